@@ -1,0 +1,6 @@
+//! `podcheck list` (owned by the suite engine work).
+use super::{Outcome, SuitesArgs};
+
+pub fn run(_args: SuitesArgs) -> Outcome {
+    Outcome::BadInput
+}

@@ -1,0 +1,89 @@
+//! The `podcheck` command line. Each subcommand lives in its own file; this one only parses
+//! and dispatches, and maps outcomes to the exit codes of the contract:
+//! 0 all passed, 1 a case failed, 2 bad input (suite file, flags, kubeconfig).
+
+mod cluster;
+mod coverage;
+mod image;
+mod list;
+mod run;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+/// End-to-end conformance harness for the Kubernetes Pod.
+///
+/// Starts a real cluster (a kind node through testcontainers) or uses one given by kubeconfig,
+/// runs the data-driven suites and writes JUnit and JSON reports.
+#[derive(Debug, Parser)]
+#[command(name = "podcheck", version, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the suites against a cluster (a kind cluster podcheck starts, unless given one).
+    Run(run::RunArgs),
+    /// List every case with the behaviour IDs it covers.
+    List(SuitesArgs),
+    /// Print the catalogue x cases matrix; exit 1 when a behaviour has no case.
+    Coverage(SuitesArgs),
+    /// Start, stop or inspect a kind cluster that outlives one run.
+    #[command(subcommand)]
+    Cluster(cluster::ClusterCommand),
+    /// Build the fixture images.
+    #[command(subcommand)]
+    Image(image::ImageCommand),
+}
+
+/// Where the suites are read from.
+#[derive(Debug, Args)]
+pub struct SuitesArgs {
+    /// A directory of suite files (repeatable). Default: the repository's `suites/`.
+    #[arg(long = "suites", value_name = "DIR")]
+    pub suites: Vec<PathBuf>,
+}
+
+/// What a subcommand ended with; mapped to the process exit code in one place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Success,
+    Failed,
+    BadInput,
+}
+
+impl From<Outcome> for ExitCode {
+    fn from(o: Outcome) -> Self {
+        ExitCode::from(match o {
+            Outcome::Success => 0,
+            Outcome::Failed => 1,
+            Outcome::BadInput => 2,
+        })
+    }
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    crate::logging::init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let outcome = runtime.block_on(async {
+        match cli.command {
+            Command::Run(args) => run::run(args).await,
+            Command::List(args) => list::run(args),
+            Command::Coverage(args) => coverage::run(args),
+            Command::Cluster(cmd) => cluster::run(cmd).await,
+            Command::Image(cmd) => image::run(cmd).await,
+        }
+    });
+    outcome.into()
+}
