@@ -1,0 +1,91 @@
+//! Logical image names (what suites and fixtures write: `${image.kuard}`) mapped to the
+//! references a run uses: podcheck's offline images (the default) or the book's.
+
+use std::collections::BTreeMap;
+
+use super::FixtureImage;
+
+/// The book's image for each logical name that has one.
+pub const BOOK_IMAGES: &[(&str, &str)] = &[("kuard", "gcr.io/kuar-demo/kuard-amd64:blue")];
+
+/// Logical name -> image reference.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ImageMap {
+    refs: BTreeMap<String, String>,
+}
+
+impl ImageMap {
+    /// The images podcheck built (see [`super::build_all`]), each under its logical name.
+    pub fn offline(images: &[FixtureImage]) -> Self {
+        ImageMap {
+            refs: images
+                .iter()
+                .map(|i| (i.name.clone(), i.reference.clone()))
+                .collect(),
+        }
+    }
+
+    /// The book's images, for clusters that can pull from a registry. Names without a
+    /// book image (the `kuard-bash` mutant) are absent: a case that needs one cannot run.
+    pub fn book() -> Self {
+        ImageMap {
+            refs: BOOK_IMAGES
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        }
+    }
+
+    pub fn get(&self, logical: &str) -> Option<&str> {
+        self.refs.get(logical).map(String::as_str)
+    }
+
+    /// Add or replace one mapping (e.g. from a command-line override).
+    pub fn insert(&mut self, logical: impl Into<String>, reference: impl Into<String>) {
+        self.refs.insert(logical.into(), reference.into());
+    }
+
+    /// In logical-name order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.refs.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    pub fn len(&self) -> usize {
+        self.refs.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.refs.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn book_has_kuard_blue_and_no_mutant() {
+        let m = ImageMap::book();
+        assert_eq!(m.get("kuard"), Some("gcr.io/kuar-demo/kuard-amd64:blue"));
+        assert_eq!(m.get("kuard-bash"), None);
+    }
+
+    #[test]
+    fn offline_maps_each_built_image() {
+        let img = |name: &str| FixtureImage {
+            name: name.into(),
+            reference: format!("podcheck.local/{name}:0123456789ab"),
+            archive: format!("/x/{name}.tar").into(),
+            digest: "sha256:00".into(),
+        };
+        let m = ImageMap::offline(&[img("kuard"), img("kuard-bash")]);
+        assert_eq!(
+            m.iter().collect::<Vec<_>>(),
+            [
+                ("kuard", "podcheck.local/kuard:0123456789ab"),
+                ("kuard-bash", "podcheck.local/kuard-bash:0123456789ab")
+            ]
+        );
+        assert_eq!(m.len(), 2);
+    }
+}
