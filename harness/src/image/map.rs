@@ -88,4 +88,34 @@ mod tests {
         );
         assert_eq!(m.len(), 2);
     }
+
+    /// Every `${image.<name>}` in the chapter's manifests names an image podcheck builds,
+    /// and the book has an image for it (so the manifests run with either map).
+    #[test]
+    fn fixture_manifests_name_known_images() {
+        let dir = crate::paths::repo_root().join("fixtures/manifests");
+        let mut seen = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let text = std::fs::read_to_string(&path).unwrap();
+            for part in text.split("${image.").skip(1) {
+                let name = part.split('}').next().unwrap();
+                assert!(
+                    crate::image::IMAGE_NAMES.contains(&name),
+                    "{}: unknown image {name:?}",
+                    path.display()
+                );
+                assert!(
+                    ImageMap::book().get(name).is_some(),
+                    "{name} has no book image"
+                );
+                seen += 1;
+            }
+        }
+        assert!(
+            seen >= 4,
+            "expected the chapter's manifests in {}",
+            dir.display()
+        );
+    }
 }

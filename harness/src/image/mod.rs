@@ -39,6 +39,9 @@ use rootfs::{Entry, ImageSpec};
 /// images are loaded into the nodes, and the tag is never `latest`.
 pub const REGISTRY: &str = "podcheck.local";
 
+/// The logical names [`build_all`] builds, in its order.
+pub const IMAGE_NAMES: &[&str] = &["kuard", "kuard-bash"];
+
 /// Changes whenever the archive format changes, so old cached archives are not reused.
 const FORMAT: &str = "podcheck-image-archive/1";
 

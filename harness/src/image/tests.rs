@@ -248,7 +248,7 @@ fn build_all_builds_both_images_reproducibly() {
     let dir = tempfile::tempdir().unwrap();
     let images = build_all(dir.path()).unwrap_or_else(|e| panic!("{e}"));
     let names: Vec<&str> = images.iter().map(|i| i.name.as_str()).collect();
-    assert_eq!(names, ["kuard", "kuard-bash"]);
+    assert_eq!(names, IMAGE_NAMES);
     for img in &images {
         let size = std::fs::metadata(&img.archive).unwrap().len();
         assert!(
