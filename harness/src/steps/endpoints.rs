@@ -1,0 +1,208 @@
+//! `endpoints`: a pod's address in its Service's EndpointSlices (watched): present and
+//! ready, present and not ready, or absent. With `during:` it must stay so.
+//!
+//! ```yaml
+//! - endpoints: { service: kuard, pod: kuard, ready: true }
+//! - endpoints: { service: kuard, pod: kuard, ready: false, timeout: 60s }
+//! - endpoints: { service: kuard, pod: kuard, present: false }
+//! ```
+
+use std::time::Duration;
+
+use k8s_openapi::api::discovery::v1::EndpointSlice;
+use kube::api::Api;
+use kube::runtime::watcher;
+use serde::{Deserialize, Serialize};
+
+use super::watch::{Mode, Set, watch_set};
+use super::{Mismatch, StepCx, StepError};
+use crate::suite::Dur;
+use crate::suite::template::Template;
+
+/// Readiness needs a few probe periods plus the endpoint controller's batching.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Endpoints {
+    pub service: Template,
+    pub pod: Template,
+    /// `conditions.ready` of the pod's endpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ready: Option<bool>,
+    /// Whether the pod is in the slices at all (default true).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub present: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub during: Option<Dur>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<Dur>,
+}
+
+impl Endpoints {
+    pub fn validate(&self) -> Result<(), String> {
+        super::positive(self.timeout, "timeout")?;
+        super::positive(self.during, "during")?;
+        if self.present == Some(false) && self.ready.is_some() {
+            return Err(
+                "`ready` says how the pod is present; it cannot go with `present: false`".into(),
+            );
+        }
+        Ok(())
+    }
+
+    fn want(&self) -> String {
+        match (self.present, self.ready) {
+            (Some(false), _) => "absent".into(),
+            (_, Some(true)) => "present, ready=true".into(),
+            (_, Some(false)) => "present, ready=false".into(),
+            (_, None) => "present".into(),
+        }
+    }
+
+    pub fn summary(&self) -> String {
+        let mut s = format!("service/{} pod/{}: {}", self.service, self.pod, self.want());
+        if let Some(d) = self.during {
+            s.push_str(&format!(" during {d}"));
+        }
+        s
+    }
+
+    pub async fn run(&self, cx: &mut StepCx<'_>) -> Result<(), StepError> {
+        let svc = self.service.render(cx.vars())?;
+        let pod = self.pod.render(cx.vars())?;
+        let api: Api<EndpointSlice> = Api::namespaced(cx.client(), cx.ns());
+        let config =
+            watcher::Config::default().labels(&format!("kubernetes.io/service-name={svc}"));
+        let mode = self.during.map_or(Mode::Until, |d| Mode::Hold(d.0));
+        let obs = watch_set(api, config, mode, cx.deadline, &cx.env.cancel, |set| {
+            self.check(&svc, &pod, set)
+        })
+        .await?;
+        cx.note(format!(
+            "service {svc}: {} after {:.2}s ({})",
+            self.want(),
+            obs.elapsed.as_secs_f64(),
+            describe(&pod, &obs.set)
+        ));
+        Ok(())
+    }
+
+    fn check(&self, svc: &str, pod: &str, set: &Set<EndpointSlice>) -> Result<(), Mismatch> {
+        let found = find(pod, set);
+        let ok = match (self.present, self.ready, &found) {
+            (Some(false), _, None) => true,
+            (Some(false), _, Some(_)) => false,
+            (_, _, None) => false,
+            (_, None, Some(_)) => true,
+            (_, Some(r), Some((ready, _))) => *ready == r,
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(Mismatch::new(
+                format!("pod {pod} in the endpoints of service {svc} is not as expected"),
+                format!("{pod} {}", self.want()),
+                describe(pod, set),
+            ))
+        }
+    }
+}
+
+/// The pod's endpoint: (ready, address). An unset `ready` means ready (the API's rule).
+fn find(pod: &str, set: &Set<EndpointSlice>) -> Option<(bool, String)> {
+    set.values()
+        .flat_map(|s| s.endpoints.iter().flatten())
+        .find(|e| {
+            e.target_ref
+                .as_ref()
+                .is_some_and(|t| t.kind.as_deref() == Some("Pod") && t.name.as_deref() == Some(pod))
+        })
+        .map(|e| {
+            let ready = e.conditions.as_ref().and_then(|c| c.ready).unwrap_or(true);
+            (ready, e.addresses.join(","))
+        })
+}
+
+fn describe(pod: &str, set: &Set<EndpointSlice>) -> String {
+    if set.is_empty() {
+        return "no EndpointSlices for the service".into();
+    }
+    let all: Vec<String> = set
+        .values()
+        .flat_map(|s| s.endpoints.iter().flatten())
+        .map(|e| {
+            let name = e
+                .target_ref
+                .as_ref()
+                .and_then(|t| t.name.clone())
+                .unwrap_or_else(|| "?".into());
+            let ready = e.conditions.as_ref().and_then(|c| c.ready);
+            format!(
+                "{name} {} ready={}",
+                e.addresses.join(","),
+                ready.map_or("unset".to_string(), |r| r.to_string())
+            )
+        })
+        .collect();
+    match find(pod, set) {
+        Some(_) => all.join("; "),
+        None if all.is_empty() => format!("{pod} absent (the slices have no endpoints)"),
+        None => format!("{pod} absent (endpoints: {})", all.join("; ")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::api::core::v1::ObjectReference;
+    use k8s_openapi::api::discovery::v1::{Endpoint, EndpointConditions};
+
+    fn slice(ready: Option<bool>) -> Set<EndpointSlice> {
+        let s = EndpointSlice {
+            endpoints: Some(vec![Endpoint {
+                addresses: vec!["10.244.0.7".into()],
+                conditions: Some(EndpointConditions {
+                    ready,
+                    ..Default::default()
+                }),
+                target_ref: Some(ObjectReference {
+                    kind: Some("Pod".into()),
+                    name: Some("kuard".into()),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }]),
+            ..Default::default()
+        };
+        [("ns/kuard-abc".to_string(), s)].into()
+    }
+
+    fn step(y: &str) -> Endpoints {
+        serde_saphyr::from_str(y).unwrap()
+    }
+
+    #[test]
+    fn ready_not_ready_and_absent() {
+        let want_ready = step("{service: kuard, pod: kuard, ready: true}");
+        assert!(
+            want_ready
+                .check("kuard", "kuard", &slice(Some(true)))
+                .is_ok()
+        );
+        assert!(
+            want_ready.check("kuard", "kuard", &slice(None)).is_ok(),
+            "unset means ready"
+        );
+        let m = want_ready
+            .check("kuard", "kuard", &slice(Some(false)))
+            .unwrap_err();
+        assert_eq!(m.expected, "kuard present, ready=true");
+        assert_eq!(m.actual, "kuard 10.244.0.7 ready=false");
+        let gone = step("{service: kuard, pod: kuard, present: false}");
+        assert!(gone.check("kuard", "kuard", &slice(Some(true))).is_err());
+        assert!(gone.check("kuard", "kuard", &Set::new()).is_ok());
+        let m = want_ready.check("kuard", "kuard", &Set::new()).unwrap_err();
+        assert_eq!(m.actual, "no EndpointSlices for the service");
+    }
+}

@@ -1,0 +1,345 @@
+//! `events`: Events about an object (watched): each expected event appears (at least
+//! `count` times, summing the API's own aggregation counts), and no forbidden one does.
+//!
+//! ```yaml
+//! - events:
+//!     object: pod/kuard                       # or pod: kuard; omitted = any object in the namespace
+//!     expect:
+//!       - { type: Warning, reason: Unhealthy, message: "Liveness probe failed: HTTP probe failed with statuscode: 500", count: 3 }
+//!       - { type: Normal, reason: Killing, message_regex: 'Container kuard failed liveness probe, will be restarted' }
+//!     none: [ { reason: Killing } ]            # must not appear (while waiting, or `during`)
+//!     timeout: 60s
+//! ```
+//! `message` is a substring, `message_regex` a regex. With only `none`, give `during:`.
+
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::Event;
+use kube::api::Api;
+use kube::runtime::watcher;
+use serde::{Deserialize, Serialize};
+
+use super::watch::{Mode, Set, watch_set};
+use super::{Mismatch, StepCx, StepError};
+use crate::suite::Dur;
+use crate::suite::objref::{ObjectRef, target};
+use crate::suite::template::{Template, Vars};
+use crate::suite::text::RegexTemplate;
+
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventSpec {
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<Template>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<Template>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_regex: Option<RegexTemplate>,
+    /// At least this many occurrences (default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count: Option<u32>,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Events {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pod: Option<Template>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub object: Option<ObjectRef>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub expect: Vec<EventSpec>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub none: Vec<EventSpec>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub during: Option<Dur>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<Dur>,
+}
+
+/// An [`EventSpec`] with its placeholders substituted.
+struct Compiled {
+    type_: Option<String>,
+    reason: Option<String>,
+    message: Option<String>,
+    regex: Option<regex::Regex>,
+    count: u32,
+    shown: String,
+}
+
+impl EventSpec {
+    fn compile(&self, vars: &Vars) -> Result<Compiled, StepError> {
+        let c = Compiled {
+            type_: self.type_.clone(),
+            reason: self.reason.as_ref().map(|r| r.render(vars)).transpose()?,
+            message: self.message.as_ref().map(|m| m.render(vars)).transpose()?,
+            regex: self
+                .message_regex
+                .as_ref()
+                .map(|r| r.compile(vars))
+                .transpose()
+                .map_err(|e| StepError::Invalid(e.to_string()))?,
+            count: self.count.unwrap_or(1),
+            shown: String::new(),
+        };
+        let mut parts = Vec::new();
+        if let Some(t) = &c.type_ {
+            parts.push(t.clone());
+        }
+        if let Some(r) = &c.reason {
+            parts.push(r.clone());
+        }
+        if let Some(m) = &c.message {
+            parts.push(format!("{m:?}"));
+        }
+        if let Some(r) = &c.regex {
+            parts.push(format!("/{}/", r.as_str()));
+        }
+        if c.count > 1 {
+            parts.push(format!("x{} or more", c.count));
+        }
+        Ok(Compiled {
+            shown: parts.join(" "),
+            ..c
+        })
+    }
+}
+
+impl Compiled {
+    fn matches(&self, e: &Event) -> bool {
+        self.type_
+            .as_deref()
+            .is_none_or(|t| e.type_.as_deref() == Some(t))
+            && self
+                .reason
+                .as_deref()
+                .is_none_or(|r| e.reason.as_deref() == Some(r))
+            && self
+                .message
+                .as_deref()
+                .is_none_or(|m| e.message.as_deref().unwrap_or("").contains(m))
+            && self
+                .regex
+                .as_ref()
+                .is_none_or(|r| r.is_match(e.message.as_deref().unwrap_or("")))
+    }
+
+    /// Occurrences among the events, counting the API's aggregation.
+    fn occurrences(&self, set: &Set<Event>) -> u32 {
+        set.values()
+            .filter(|e| self.matches(e))
+            .map(occurrences)
+            .sum()
+    }
+}
+
+fn occurrences(e: &Event) -> u32 {
+    let series = e.series.as_ref().map_or(0, |s| s.count.unwrap_or(0));
+    (e.count.unwrap_or(1).max(series)).max(1) as u32
+}
+
+/// One event as kubectl shows it.
+pub fn show_event(e: &Event) -> String {
+    format!(
+        "{} {} {:?}{}",
+        e.type_.as_deref().unwrap_or("?"),
+        e.reason.as_deref().unwrap_or("?"),
+        e.message.as_deref().unwrap_or(""),
+        match occurrences(e) {
+            1 => String::new(),
+            n => format!(" (x{n})"),
+        }
+    )
+}
+
+fn show_all(set: &Set<Event>) -> String {
+    if set.is_empty() {
+        return "no events".into();
+    }
+    let mut v: Vec<&Event> = set.values().collect();
+    v.sort_by_key(|e| e.last_timestamp.clone().or(e.first_timestamp.clone()));
+    v.iter()
+        .map(|e| format!("\n    | {}", show_event(e)))
+        .collect()
+}
+
+impl Events {
+    pub fn validate(&self) -> Result<(), String> {
+        super::positive(self.timeout, "timeout")?;
+        super::positive(self.during, "during")?;
+        if self.pod.is_some() || self.object.is_some() {
+            target(&self.pod, &self.object)?;
+        }
+        match (
+            self.expect.is_empty(),
+            self.none.is_empty(),
+            self.during.is_some(),
+        ) {
+            (true, true, _) => Err("nothing to check: give `expect` and/or `none`".into()),
+            (true, false, false) => {
+                Err("with only `none`, give `during:` (how long it must not appear)".into())
+            }
+            (false, _, true) => Err(
+                "`during` goes with `none` alone; `expect` waits until the events appear".into(),
+            ),
+            _ => Ok(()),
+        }
+    }
+
+    pub fn summary(&self) -> String {
+        let on = match (&self.pod, &self.object) {
+            (Some(p), _) => format!("pod/{p}"),
+            (_, Some(o)) => o.to_string(),
+            _ => "namespace".into(),
+        };
+        format!(
+            "{on}: {} expected, {} forbidden",
+            self.expect.len(),
+            self.none.len()
+        )
+    }
+
+    pub async fn run(&self, cx: &mut StepCx<'_>) -> Result<(), StepError> {
+        let vars = cx.vars().clone();
+        let expect = self
+            .expect
+            .iter()
+            .map(|e| e.compile(&vars))
+            .collect::<Result<Vec<_>, _>>()?;
+        let none = self
+            .none
+            .iter()
+            .map(|e| e.compile(&vars))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut config = watcher::Config::default();
+        if self.pod.is_some() || self.object.is_some() {
+            let t = target(&self.pod, &self.object).map_err(StepError::Invalid)?;
+            let (kind, name) = t.render(&vars)?;
+            let r = cx.env.resolver.by_name(&kind).await?;
+            config = config.fields(&format!(
+                "involvedObject.kind={},involvedObject.name={name}",
+                r.api.kind
+            ));
+        }
+        let api: Api<Event> = Api::namespaced(cx.client(), cx.ns());
+        let mode = self.during.map_or(Mode::Until, |d| Mode::Hold(d.0));
+        let mut forbidden: Option<Mismatch> = None;
+        let obs = watch_set(api, config, mode, cx.deadline, &cx.env.cancel, |set| {
+            if let Some(f) = none.iter().find(|f| f.occurrences(set) > 0) {
+                let m = Mismatch::new(
+                    format!("a forbidden event appeared: {}", f.shown),
+                    format!("no event {}", f.shown),
+                    show_all(set),
+                );
+                if mode == Mode::Until {
+                    // Stop the watch now; the failure is reported below.
+                    forbidden = Some(m);
+                    return Ok(());
+                }
+                return Err(m);
+            }
+            let missing: Vec<String> = expect
+                .iter()
+                .filter_map(|x| {
+                    let n = x.occurrences(set);
+                    (n < x.count).then(|| {
+                        if n == 0 {
+                            x.shown.clone()
+                        } else {
+                            format!("{} (seen {n})", x.shown)
+                        }
+                    })
+                })
+                .collect();
+            if missing.is_empty() {
+                Ok(())
+            } else {
+                Err(Mismatch::new(
+                    format!("missing events: {}", missing.join("; ")),
+                    missing.join("; "),
+                    show_all(set),
+                ))
+            }
+        })
+        .await?;
+        if let Some(m) = forbidden {
+            return Err(StepError::Failed(m));
+        }
+        cx.note(format!(
+            "events as expected after {:.2}s:{}",
+            obs.elapsed.as_secs_f64(),
+            show_all(&obs.set)
+        ));
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(t: &str, reason: &str, msg: &str, count: i32) -> Event {
+        Event {
+            type_: Some(t.into()),
+            reason: Some(reason.into()),
+            message: Some(msg.into()),
+            count: Some(count),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn matching_and_counting() {
+        let spec: EventSpec = serde_saphyr::from_str(
+            "{type: Warning, reason: Unhealthy, message: 'statuscode: 500', count: 3}",
+        )
+        .unwrap();
+        let c = spec.compile(&Vars::for_validation()).unwrap();
+        let mut set = Set::new();
+        set.insert(
+            "a".into(),
+            ev(
+                "Warning",
+                "Unhealthy",
+                "Liveness probe failed: HTTP probe failed with statuscode: 500",
+                2,
+            ),
+        );
+        set.insert(
+            "b".into(),
+            ev(
+                "Normal",
+                "Killing",
+                "Container kuard failed liveness probe, will be restarted",
+                1,
+            ),
+        );
+        assert_eq!(c.occurrences(&set), 2);
+        set.insert(
+            "c".into(),
+            ev(
+                "Warning",
+                "Unhealthy",
+                "Readiness probe failed: HTTP probe failed with statuscode: 500",
+                1,
+            ),
+        );
+        assert_eq!(c.occurrences(&set), 3);
+        assert_eq!(c.shown, "Warning Unhealthy \"statuscode: 500\" x3 or more");
+    }
+
+    #[test]
+    fn schema_rules() {
+        let e: Events = serde_saphyr::from_str("{pod: kuard, none: [{reason: Killing}]}").unwrap();
+        assert!(e.validate().unwrap_err().contains("give `during:`"));
+        let e: Events =
+            serde_saphyr::from_str("{pod: kuard, expect: [{reason: Started}], during: 5s}")
+                .unwrap();
+        assert!(e.validate().is_err());
+        assert!(serde_saphyr::from_str::<Events>("{expect: [{reasn: Started}]}").is_err());
+    }
+}

@@ -1,0 +1,248 @@
+//! `exec`: run a command in a container and check its exit code and output.
+//!
+//! ```yaml
+//! - exec: { pod: kuard, command: [ash, -c, 'echo $((6*7))'], stdout: { equals: "42" } }
+//! - exec: { pod: kuard, command: [bash], exit: nonzero,
+//!           stderr: 'exec: "bash": executable file not found in $PATH' }
+//! - exec: { pod: kuard, command: [ash], tty: true, stdin: "hostname\nexit\n", stdout: kuard }
+//! ```
+//!
+//! `via: api` (default) talks to the API server's exec subresource over a WebSocket; this
+//! is also how a TTY is had without a terminal on our side (`kubectl exec -it` needs one).
+//! `via: kubectl` runs `kubectl exec [-i]` for cases about kubectl's own behaviour.
+//! When the runtime cannot even start the command, the API answers with a failure status
+//! and no exit code: its message goes to stderr and the exit code is 1, which is what
+//! kubectl does with it.
+
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::{Api, AttachParams};
+use serde::{Deserialize, Serialize};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use super::kubectl::{Exit, log_output, with_output};
+use super::{StepCx, StepError};
+use crate::suite::Dur;
+use crate::suite::template::Template;
+use crate::suite::text::TextSpec;
+
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Via {
+    #[default]
+    Api,
+    Kubectl,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Exec {
+    pub pod: Template,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container: Option<Template>,
+    pub command: Vec<Template>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stdin: Option<Template>,
+    #[serde(default)]
+    pub tty: bool,
+    #[serde(default)]
+    pub via: Via,
+    #[serde(default)]
+    pub exit: Exit,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stdout: Option<TextSpec>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stderr: Option<TextSpec>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<Dur>,
+}
+
+/// What a command did.
+pub struct Ran {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Exec {
+    pub fn validate(&self) -> Result<(), String> {
+        super::positive(self.timeout, "timeout")?;
+        if self.command.is_empty() {
+            return Err("`command` is empty".into());
+        }
+        if self.tty && self.via == Via::Kubectl {
+            return Err(
+                "`tty: true` needs `via: api`: `kubectl exec -t` needs a terminal on our side"
+                    .into(),
+            );
+        }
+        if self.tty && self.stderr.is_some() {
+            return Err("with `tty: true` stderr is merged into stdout; check `stdout`".into());
+        }
+        Ok(())
+    }
+
+    pub fn summary(&self) -> String {
+        let argv = self
+            .command
+            .iter()
+            .map(|a| crate::kubectl::shell_quote(a.raw()))
+            .collect::<Vec<_>>()
+            .join(" ");
+        format!(
+            "pod/{}{} -- {argv}",
+            self.pod,
+            if self.tty { " (tty)" } else { "" }
+        )
+    }
+
+    pub async fn run(&self, cx: &mut StepCx<'_>) -> Result<(), StepError> {
+        let vars = cx.vars();
+        let pod = self.pod.render(vars)?;
+        let container = self
+            .container
+            .as_ref()
+            .map(|c| c.render(vars))
+            .transpose()?;
+        let argv = self
+            .command
+            .iter()
+            .map(|a| a.render(vars))
+            .collect::<Result<Vec<_>, _>>()?;
+        let stdin = self.stdin.as_ref().map(|s| s.render(vars)).transpose()?;
+        let shown = format!("exec in {pod}: {}", self.summary());
+        let started = std::time::Instant::now();
+        let ran = match self.via {
+            Via::Api => {
+                let api: Api<Pod> = Api::namespaced(cx.client(), cx.ns());
+                cx.bounded(
+                    "exec",
+                    exec_api(&api, &pod, container, argv, stdin, self.tty),
+                )
+                .await?
+            }
+            Via::Kubectl => {
+                let mut args = vec!["exec".to_string(), pod.clone()];
+                if let Some(c) = container {
+                    args.extend(["-c".to_string(), c]);
+                }
+                if stdin.is_some() {
+                    args.push("-i".into());
+                }
+                args.push("--".into());
+                args.extend(argv);
+                let out = cx
+                    .bounded("kubectl exec", async {
+                        Ok(cx
+                            .env
+                            .kubectl
+                            .run(&args, stdin.as_deref().map(str::as_bytes), cx.deadline)
+                            .await?)
+                    })
+                    .await?;
+                Ran {
+                    code: out.code,
+                    stdout: out.stdout,
+                    stderr: out.stderr,
+                }
+            }
+        };
+        log_output(
+            cx,
+            &shown,
+            ran.code,
+            &ran.stdout,
+            &ran.stderr,
+            started.elapsed(),
+        );
+        self.exit
+            .check(&shown, ran.code)
+            .map_err(|m| with_output(m, &ran.stdout, &ran.stderr))?;
+        for (what, spec, text) in [
+            ("stdout", &self.stdout, &ran.stdout),
+            ("stderr", &self.stderr, &ran.stderr),
+        ] {
+            if let Some(spec) = spec {
+                let m = spec
+                    .0
+                    .compile(cx.vars())
+                    .map_err(|e| StepError::Invalid(e.to_string()))?;
+                m.check(what, text).map_err(StepError::Failed)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Exec through the API server and collect everything.
+pub async fn exec_api(
+    api: &Api<Pod>,
+    pod: &str,
+    container: Option<String>,
+    argv: Vec<String>,
+    stdin: Option<String>,
+    tty: bool,
+) -> Result<Ran, StepError> {
+    let ap = AttachParams {
+        container,
+        stdin: stdin.is_some(),
+        stdout: true,
+        // The API refuses stderr with a TTY: the terminal merges them.
+        stderr: !tty,
+        tty,
+        ..AttachParams::default()
+    };
+    let mut proc = api.exec(pod, argv, &ap).await?;
+    let status = proc.take_status();
+    if let (Some(data), Some(mut w)) = (stdin, proc.stdin()) {
+        tokio::spawn(async move {
+            let _ = w.write_all(data.as_bytes()).await;
+            let _ = w.shutdown().await;
+        });
+    }
+    let read = |r: Option<tokio::io::ReadHalf<tokio::io::SimplexStream>>| async move {
+        let mut buf = Vec::new();
+        if let Some(mut r) = r {
+            let _ = r.read_to_end(&mut buf).await;
+        }
+        String::from_utf8_lossy(&buf).into_owned()
+    };
+    let (stdout, mut stderr) = tokio::join!(read(proc.stdout()), read(proc.stderr()));
+    let status = match status {
+        Some(s) => s.await,
+        None => None,
+    };
+    let _ = proc.join().await;
+    let code = match &status {
+        None => None,
+        Some(s) if s.status.as_deref() == Some("Success") => Some(0),
+        Some(s) => {
+            let code = s
+                .details
+                .as_ref()
+                .and_then(|d| d.causes.as_ref())
+                .and_then(|c| c.iter().find(|c| c.reason.as_deref() == Some("ExitCode")))
+                .and_then(|c| c.message.as_deref())
+                .and_then(|m| m.parse::<i32>().ok());
+            if code.is_none()
+                && let Some(m) = &s.message
+            {
+                // The command never started: report like kubectl (message on stderr, exit 1).
+                if !stderr.is_empty() && !stderr.ends_with('\n') {
+                    stderr.push('\n');
+                }
+                stderr.push_str(m);
+                stderr.push('\n');
+            }
+            Some(code.unwrap_or(1))
+        }
+    };
+    Ok(Ran {
+        code,
+        stdout,
+        stderr,
+    })
+}

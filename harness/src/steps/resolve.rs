@@ -1,0 +1,150 @@
+//! From what a suite writes (`pod`, `svc`, `Pod` in `v1`) to the API resource to call.
+//! The kinds suites use every day are known without asking the API server; anything else
+//! is found once per run through discovery.
+
+use std::sync::Arc;
+
+use k8s_openapi::api::core::v1::{
+    ConfigMap, Event, Namespace, Node, Pod, Secret, Service, ServiceAccount,
+};
+use k8s_openapi::api::discovery::v1::EndpointSlice;
+use kube::api::{Api, ApiResource, DynamicObject};
+use kube::discovery::{Discovery, Scope};
+use tokio::sync::OnceCell;
+
+use super::StepError;
+
+/// An API resource and whether it lives in a namespace.
+#[derive(Clone, Debug)]
+pub struct Resource {
+    pub api: ApiResource,
+    pub namespaced: bool,
+}
+
+fn known() -> Vec<(Resource, &'static [&'static str])> {
+    fn r<K: kube::Resource<DynamicType = ()>>(namespaced: bool) -> Resource {
+        Resource {
+            api: ApiResource::erase::<K>(&()),
+            namespaced,
+        }
+    }
+    vec![
+        (r::<Pod>(true), &["pod", "pods", "po"]),
+        (r::<Service>(true), &["service", "services", "svc"]),
+        (
+            r::<EndpointSlice>(true),
+            &["endpointslice", "endpointslices"],
+        ),
+        (r::<Event>(true), &["event", "events", "ev"]),
+        (r::<ConfigMap>(true), &["configmap", "configmaps", "cm"]),
+        (r::<Secret>(true), &["secret", "secrets"]),
+        (
+            r::<ServiceAccount>(true),
+            &["serviceaccount", "serviceaccounts", "sa"],
+        ),
+        (r::<Namespace>(false), &["namespace", "namespaces", "ns"]),
+        (r::<Node>(false), &["node", "nodes", "no"]),
+    ]
+}
+
+/// Finds API resources; one per run, shared by all cases.
+pub struct Resolver {
+    client: kube::Client,
+    discovery: OnceCell<Arc<Discovery>>,
+}
+
+impl Resolver {
+    pub fn new(client: kube::Client) -> Self {
+        Resolver {
+            client,
+            discovery: OnceCell::new(),
+        }
+    }
+
+    async fn discovery(&self) -> Result<Arc<Discovery>, StepError> {
+        self.discovery
+            .get_or_try_init(|| async {
+                Discovery::new(self.client.clone())
+                    .run()
+                    .await
+                    .map(Arc::new)
+                    .map_err(|e| StepError::Api(format!("API discovery failed: {e}")))
+            })
+            .await
+            .cloned()
+    }
+
+    /// A kind as a suite names it: `pod`, `pods`, `po`, `Pod`, `deployment.apps`.
+    pub async fn by_name(&self, name: &str) -> Result<Resource, StepError> {
+        let lower = name.to_ascii_lowercase();
+        if let Some((r, _)) = known()
+            .into_iter()
+            .find(|(_, n)| n.contains(&lower.as_str()))
+        {
+            return Ok(r);
+        }
+        let (kind, group) = match lower.split_once('.') {
+            Some((k, g)) => (k.to_string(), Some(g.to_string())),
+            None => (lower.clone(), None),
+        };
+        let d = self.discovery().await?;
+        for g in d.groups() {
+            if group.as_ref().is_some_and(|want| g.name() != want) {
+                continue;
+            }
+            for (ar, caps) in g.recommended_resources() {
+                if ar.kind.to_ascii_lowercase() == kind || ar.plural == kind {
+                    return Ok(Resource {
+                        api: ar,
+                        namespaced: caps.scope == Scope::Namespaced,
+                    });
+                }
+            }
+        }
+        Err(StepError::Invalid(format!(
+            "the API server has no resource kind `{name}`"
+        )))
+    }
+
+    /// The resource of a manifest document, from its `apiVersion` and `kind`.
+    pub async fn for_document(&self, doc: &serde_json::Value) -> Result<Resource, StepError> {
+        let api_version = doc
+            .get("apiVersion")
+            .and_then(|v| v.as_str())
+            .unwrap_or_default();
+        let kind = doc.get("kind").and_then(|v| v.as_str()).unwrap_or_default();
+        if let Some((r, _)) = known()
+            .into_iter()
+            .find(|(r, _)| r.api.api_version == api_version && r.api.kind == kind)
+        {
+            return Ok(r);
+        }
+        let (group, version) = match api_version.split_once('/') {
+            Some((g, v)) => (g, v),
+            None => ("", api_version),
+        };
+        let d = self.discovery().await?;
+        for g in d.groups().filter(|g| g.name() == group) {
+            for (ar, caps) in g.versioned_resources(version) {
+                if ar.kind == kind {
+                    return Ok(Resource {
+                        api: ar,
+                        namespaced: caps.scope == Scope::Namespaced,
+                    });
+                }
+            }
+        }
+        Err(StepError::Invalid(format!(
+            "the API server does not serve kind `{kind}` in `{api_version}`"
+        )))
+    }
+
+    /// A dynamic API handle for `r` in `namespace` (ignored for cluster-scoped kinds).
+    pub fn api(&self, r: &Resource, namespace: &str) -> Api<DynamicObject> {
+        if r.namespaced {
+            Api::namespaced_with(self.client.clone(), namespace, &r.api)
+        } else {
+            Api::all_with(self.client.clone(), &r.api)
+        }
+    }
+}

@@ -1,0 +1,45 @@
+//! `sleep`: let time pass, only where time itself is what is tested ("nothing happens for
+//! 20s"), and so it must say why. Prefer `assert`/`error`/`endpoints` with `during:`, which
+//! watch the object all that time and fail at the first state that breaks the rule.
+//!
+//! ```yaml
+//! - sleep: { for: 12s, why: "initialDelaySeconds is 10: no probe may run before" }
+//! ```
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::{StepCx, StepError};
+use crate::suite::Dur;
+
+/// A sleep's deadline is its duration plus this.
+pub const SLACK: Duration = Duration::from_secs(5);
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Sleep {
+    #[serde(rename = "for")]
+    pub duration: Dur,
+    pub why: String,
+}
+
+impl Sleep {
+    pub fn validate(&self) -> Result<(), String> {
+        super::positive(Some(self.duration), "for")?;
+        if self.why.trim().is_empty() {
+            return Err("`why` is empty: say what the time passing tests".into());
+        }
+        Ok(())
+    }
+
+    pub async fn run(&self, cx: &mut StepCx<'_>) -> Result<(), StepError> {
+        tokio::select! {
+            _ = cx.env.cancel.cancelled() => Err(StepError::Cancelled),
+            _ = tokio::time::sleep(self.duration.0) => {
+                cx.note(format!("slept {}", self.duration));
+                Ok(())
+            }
+        }
+    }
+}

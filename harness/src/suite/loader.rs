@@ -1,0 +1,631 @@
+//! Reading suite directories: every `*.yaml`/`*.yml` file but `behaviours.yaml` is a suite.
+//! Loading is all-or-nothing: every error of every file is collected, each naming
+//! `file:line:column` and the field, and no case runs when there is one (exit 2).
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::LazyLock;
+use std::time::Duration;
+
+use regex::Regex;
+use serde_saphyr::{Location, Spanned};
+
+use super::catalogue::{Behaviour, Catalogue, CatalogueFile, valid_id};
+use super::model::{ExpectFailure, SuiteFile};
+use crate::steps::{LoadCx, Step};
+
+/// The catalogue's file name inside a suite directory.
+pub const CATALOGUE_FILE: &str = "behaviours.yaml";
+
+/// A case's whole-case timeout when it gives none.
+pub const DEFAULT_CASE_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// One problem in one file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LoadError {
+    pub file: PathBuf,
+    /// 1-based; 0 when unknown.
+    pub line: u64,
+    pub column: u64,
+    pub message: String,
+}
+
+impl LoadError {
+    fn at(file: &Path, loc: Location, message: impl Into<String>) -> Self {
+        LoadError {
+            file: file.to_path_buf(),
+            line: loc.line(),
+            column: loc.column(),
+            message: message.into(),
+        }
+    }
+
+    fn file(file: &Path, message: impl Into<String>) -> Self {
+        LoadError {
+            file: file.to_path_buf(),
+            line: 0,
+            column: 0,
+            message: message.into(),
+        }
+    }
+
+    fn from_yaml(file: &Path, e: &serde_saphyr::Error, path: &str) -> Self {
+        static SUFFIX: LazyLock<Regex> = LazyLock::new(|| {
+            Regex::new(r"\s*\(?\bat line \d+,? column \d+\)?\.?$").expect("static regex")
+        });
+        let loc = e.location().unwrap_or(Location::UNKNOWN);
+        let plain = e.render_with_options(serde_saphyr::render_options! {
+            snippets: serde_saphyr::SnippetMode::Off,
+        });
+        let message = SUFFIX.replace(plain.trim(), "").into_owned();
+        let message = if path.is_empty() || path == "." {
+            message
+        } else {
+            format!("{path}: {message}")
+        };
+        LoadError::at(file, loc, message)
+    }
+}
+
+impl fmt::Display for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.line > 0 {
+            write!(
+                f,
+                "{}:{}:{}: {}",
+                self.file.display(),
+                self.line,
+                self.column,
+                self.message
+            )
+        } else {
+            write!(f, "{}: {}", self.file.display(), self.message)
+        }
+    }
+}
+
+/// Everything wrong with the input, in file order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LoadErrors(pub Vec<LoadError>);
+
+impl fmt::Display for LoadErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for LoadErrors {}
+
+/// A loaded case, ready to run.
+#[derive(Clone, Debug)]
+pub struct Case {
+    pub suite: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub covers: Vec<String>,
+    pub timeout: Duration,
+    pub ignore: Option<String>,
+    pub expect_failure: Option<ExpectFailure>,
+    pub steps: Vec<Step>,
+    /// Where each step was written: (line, column).
+    pub step_locations: Vec<(u64, u64)>,
+    pub file: PathBuf,
+    pub line: u64,
+}
+
+impl Case {
+    /// `suite::case`: the test name, the filter target, the JUnit name.
+    pub fn id(&self) -> String {
+        format!("{}::{}", self.suite, self.name)
+    }
+
+    /// The directory manifests and `${file:}` are relative to.
+    pub fn dir(&self) -> PathBuf {
+        self.file
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default()
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Suite {
+    pub name: String,
+    pub description: Option<String>,
+    pub file: PathBuf,
+    pub cases: Vec<Case>,
+}
+
+/// All suites of a run and the catalogue they were checked against.
+#[derive(Clone, Debug, Default)]
+pub struct Suites {
+    pub catalogue: Catalogue,
+    pub catalogue_file: PathBuf,
+    pub suites: Vec<Suite>,
+}
+
+impl Suites {
+    pub fn cases(&self) -> impl Iterator<Item = &Case> {
+        self.suites.iter().flat_map(|s| s.cases.iter())
+    }
+}
+
+/// Deserialize a YAML document, naming the field path of an error
+/// (`cases[0].steps[2].wait.timeout`) beside its location.
+pub fn from_yaml<T: serde::de::DeserializeOwned>(file: &Path, text: &str) -> Result<T, LoadError> {
+    let mut field = String::new();
+    serde_saphyr::with_deserializer_from_str(text, |de| {
+        serde_path_to_error::deserialize(de).map_err(|e| {
+            // `Spanned` wrappers show up as `.value` segments: not the user's words.
+            field = e
+                .path()
+                .to_string()
+                .replace(".value[", "[")
+                .replace(".value.", ".");
+            if let Some(f) = field.strip_suffix(".value") {
+                field = f.to_string();
+            }
+            e.into_inner()
+        })
+    })
+    .map_err(|e| LoadError::from_yaml(file, &e, &field))
+}
+
+/// Load the catalogue.
+pub fn load_catalogue(path: &Path) -> Result<Catalogue, LoadErrors> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        LoadErrors(vec![LoadError::file(
+            path,
+            format!("cannot read the catalogue: {e}"),
+        )])
+    })?;
+    let file: CatalogueFile = from_yaml(path, &text).map_err(|e| LoadErrors(vec![e]))?;
+    let mut errors = Vec::new();
+    let mut seen = BTreeMap::new();
+    let mut out = Vec::new();
+    for b in file.behaviours {
+        let id = b.id.value.clone();
+        if !valid_id(&id) {
+            errors.push(LoadError::at(
+                path,
+                b.id.referenced,
+                format!("behaviours[].id: `{id}` is not an ID (upper-case words joined by `-`)"),
+            ));
+        }
+        if seen.insert(id.clone(), b.id.referenced).is_some() {
+            errors.push(LoadError::at(
+                path,
+                b.id.referenced,
+                format!("behaviours[].id: duplicate ID `{id}`"),
+            ));
+        }
+        out.push(Behaviour {
+            id,
+            text: b.text,
+            section: b.section,
+        });
+    }
+    if errors.is_empty() {
+        Ok(Catalogue { behaviours: out })
+    } else {
+        Err(LoadErrors(errors))
+    }
+}
+
+/// Parse one suite file's text (`path` is used for messages and relative files).
+pub fn parse_suite(
+    path: &Path,
+    text: &str,
+    catalogue: &Catalogue,
+) -> Result<Suite, Vec<LoadError>> {
+    let file: SuiteFile = from_yaml(path, text).map_err(|e| vec![e])?;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut errors = Vec::new();
+    let name = file.suite.value.clone();
+    if !valid_name(&name) {
+        errors.push(LoadError::at(
+            path,
+            file.suite.referenced,
+            format!("suite: `{name}` is not a name (lower-case words, digits and `-`)"),
+        ));
+    }
+    let mut names: BTreeMap<String, Location> = BTreeMap::new();
+    let mut cases = Vec::new();
+    if file.cases.is_empty() {
+        errors.push(LoadError::at(
+            path,
+            file.suite.referenced,
+            "cases: the suite has no cases",
+        ));
+    }
+    for (ci, c) in file.cases.into_iter().enumerate() {
+        let cname = c.name.value.clone();
+        let here = c.name.referenced;
+        let field = |f: &str| format!("cases[{ci}] ({cname}).{f}");
+        if !valid_name(&cname) {
+            errors.push(LoadError::at(
+                path,
+                here,
+                format!(
+                    "{}: `{cname}` is not a name (lower-case words, digits and `-`)",
+                    field("name")
+                ),
+            ));
+        }
+        if let Some(first) = names.insert(cname.clone(), here) {
+            errors.push(LoadError::at(
+                path,
+                here,
+                format!(
+                    "{}: duplicate case name `{cname}` (first at line {})",
+                    field("name"),
+                    first.line()
+                ),
+            ));
+        }
+        if c.covers.value.is_empty() {
+            errors.push(LoadError::at(
+                path,
+                c.covers.referenced,
+                format!("{}: name at least one behaviour ID", field("covers")),
+            ));
+        }
+        for id in &c.covers.value {
+            if catalogue.get(&id.value).is_none() {
+                errors.push(LoadError::at(
+                    path,
+                    id.referenced,
+                    format!(
+                        "{}: unknown behaviour ID `{}`{}",
+                        field("covers"),
+                        id.value,
+                        suggest(&id.value, catalogue)
+                    ),
+                ));
+            }
+        }
+        if c.steps.value.is_empty() {
+            errors.push(LoadError::at(
+                path,
+                c.steps.referenced,
+                format!("{}: the case has no steps", field("steps")),
+            ));
+        }
+        if let Some(t) = c.timeout
+            && t.0.is_zero()
+        {
+            errors.push(LoadError::at(
+                path,
+                here,
+                format!("{}: must be more than 0s", field("timeout")),
+            ));
+        }
+        if let Some(ef) = &c.expect_failure
+            && let Some(s) = ef.step
+            && (s == 0 || s > c.steps.value.len())
+        {
+            errors.push(LoadError::at(
+                path,
+                here,
+                format!(
+                    "{}: there is no step {s} (the case has {})",
+                    field("expect_failure.step"),
+                    c.steps.value.len()
+                ),
+            ));
+        }
+        let mut steps = Vec::new();
+        let mut locs = Vec::new();
+        for (
+            si,
+            Spanned {
+                mut value,
+                referenced,
+                ..
+            },
+        ) in c.steps.value.into_iter().enumerate()
+        {
+            if let Err(e) = value.validate(&LoadCx { dir }) {
+                errors.push(LoadError::at(
+                    path,
+                    referenced,
+                    format!("{}: {e}", field(&format!("steps[{si}].{}", value.kind()))),
+                ));
+            }
+            locs.push((referenced.line(), referenced.column()));
+            steps.push(value);
+        }
+        cases.push(Case {
+            suite: name.clone(),
+            name: cname,
+            description: c.description,
+            covers: c.covers.value.into_iter().map(|s| s.value).collect(),
+            timeout: c.timeout.map_or(DEFAULT_CASE_TIMEOUT, |d| d.0),
+            ignore: c.ignore,
+            expect_failure: c.expect_failure,
+            steps,
+            step_locations: locs,
+            file: path.to_path_buf(),
+            line: here.line(),
+        });
+    }
+    if errors.is_empty() {
+        Ok(Suite {
+            name,
+            description: file.description,
+            file: path.to_path_buf(),
+            cases,
+        })
+    } else {
+        Err(errors)
+    }
+}
+
+fn valid_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !s.starts_with('-')
+        && !s.ends_with('-')
+}
+
+/// "did you mean" for a mistyped ID: the catalogue ID sharing the longest prefix.
+fn suggest(id: &str, catalogue: &Catalogue) -> String {
+    let common = |a: &str, b: &str| a.chars().zip(b.chars()).take_while(|(x, y)| x == y).count();
+    catalogue
+        .ids()
+        .map(|c| (common(c, id), c))
+        .filter(|(n, _)| *n >= 3)
+        .max_by_key(|(n, _)| *n)
+        .map(|(_, c)| format!(" (did you mean `{c}`?)"))
+        .unwrap_or_default()
+}
+
+/// The suite files of a directory, sorted.
+pub fn suite_files(dir: &Path) -> Result<Vec<PathBuf>, LoadError> {
+    let rd = std::fs::read_dir(dir)
+        .map_err(|e| LoadError::file(dir, format!("cannot read the suite directory: {e}")))?;
+    let mut files: Vec<PathBuf> = rd
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.is_file())
+        .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")))
+        .filter(|p| p.file_name().and_then(|n| n.to_str()) != Some(CATALOGUE_FILE))
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+/// Where the catalogue is: in the first given directory that has one, else the repository's.
+pub fn find_catalogue(dirs: &[PathBuf]) -> PathBuf {
+    dirs.iter()
+        .map(|d| d.join(CATALOGUE_FILE))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| crate::paths::suites_dir().join(CATALOGUE_FILE))
+}
+
+/// Load every suite of `dirs` (default: the repository's `suites/`).
+pub fn load(dirs: &[PathBuf]) -> Result<Suites, LoadErrors> {
+    let dirs: Vec<PathBuf> = if dirs.is_empty() {
+        vec![crate::paths::suites_dir()]
+    } else {
+        dirs.to_vec()
+    };
+    let catalogue_file = find_catalogue(&dirs);
+    let catalogue = load_catalogue(&catalogue_file)?;
+    let mut errors = Vec::new();
+    let mut suites: Vec<Suite> = Vec::new();
+    let mut seen: BTreeMap<String, PathBuf> = BTreeMap::new();
+    for d in &dirs {
+        let files = match suite_files(d) {
+            Ok(f) => f,
+            Err(e) => {
+                errors.push(e);
+                continue;
+            }
+        };
+        for f in files {
+            let text = match std::fs::read_to_string(&f) {
+                Ok(t) => t,
+                Err(e) => {
+                    errors.push(LoadError::file(&f, format!("cannot read: {e}")));
+                    continue;
+                }
+            };
+            match parse_suite(&f, &text, &catalogue) {
+                Ok(s) => {
+                    if let Some(other) = seen.insert(s.name.clone(), f.clone()) {
+                        errors.push(LoadError::file(
+                            &f,
+                            format!(
+                                "suite: the name `{}` is already used by {}",
+                                s.name,
+                                other.display()
+                            ),
+                        ));
+                    }
+                    suites.push(s);
+                }
+                Err(e) => errors.extend(e),
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(Suites {
+            catalogue,
+            catalogue_file,
+            suites,
+        })
+    } else {
+        Err(LoadErrors(errors))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn catalogue() -> Catalogue {
+        Catalogue {
+            behaviours: ["LIVENESS-HTTP", "LOGS-PREVIOUS", "EXEC"]
+                .iter()
+                .map(|id| Behaviour {
+                    id: id.to_string(),
+                    text: String::new(),
+                    section: String::new(),
+                })
+                .collect(),
+        }
+    }
+
+    fn errors(yaml: &str) -> Vec<String> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.yaml");
+        match parse_suite(&path, yaml, &catalogue()) {
+            Ok(_) => vec![],
+            Err(e) => e
+                .iter()
+                .map(|e| {
+                    e.to_string()
+                        .replace(&dir.path().display().to_string(), "D")
+                })
+                .collect(),
+        }
+    }
+
+    const HEAD: &str = "suite: s\ncases:\n  - name: a\n    covers: [EXEC]\n    steps:\n";
+
+    fn step_errors(step: &str) -> Vec<String> {
+        errors(&format!("{HEAD}      - {step}\n"))
+    }
+
+    #[test]
+    fn unknown_fields_name_file_line_column_and_field() {
+        assert_eq!(
+            errors("suite: s\ncases:\n  - name: a\n    covers: [EXEC]\n    stepz: []\n"),
+            vec![
+                "D/s.yaml:5:5: cases[0].stepz: unknown field `stepz`, expected one of name, description, covers, timeout, ignore, expect_failure, steps"
+            ]
+        );
+        assert_eq!(
+            step_errors("wait: { pod: kuard, conditon: Ready }"),
+            vec![
+                "D/s.yaml:6:29: cases[0].steps[0].wait.conditon: unknown field `conditon`, expected one of pod, object, condition, phase, match, expr, absent, during, timeout"
+            ]
+        );
+        assert_eq!(
+            step_errors("wiat: { pod: kuard }"),
+            vec![
+                "D/s.yaml:6:9: cases[0].steps[0]: unknown variant `wiat`, expected one of apply, create, delete, kubectl, wait, assert, error, logs, exec, describe, events, probe, endpoints, sleep"
+            ]
+        );
+        assert_eq!(
+            step_errors("exec: { pod: kuard, command: [ls], stdout: { contain: x } }"),
+            vec![
+                "D/s.yaml:6:54: cases[0].steps[0].exec.stdout.contain: unknown field `contain`, expected one of equals, contains, not_contains, regex, not_regex, min_lines, max_lines"
+            ]
+        );
+    }
+
+    #[test]
+    fn wrong_types_and_values() {
+        assert_eq!(
+            step_errors("wait: { pod: kuard, timeout: 30 }"),
+            vec![
+                "D/s.yaml:6:38: cases[0].steps[0].wait.timeout: invalid duration `30`: give a unit, e.g. `30s`"
+            ]
+        );
+        let e = step_errors("logs: { pod: kuard, regex: '(' }");
+        assert!(
+            e[0].starts_with("D/s.yaml:6:36: cases[0].steps[0].logs.regex: invalid regex"),
+            "{e:?}"
+        );
+        let e = step_errors("assert: { pod: kuard, expr: ['a == 1', 'b =='] }");
+        assert!(
+            e[0].starts_with(
+                "D/s.yaml:6:48: cases[0].steps[0].assert.expr[1]: invalid CEL expression `b ==`"
+            ),
+            "{e:?}"
+        );
+        let e = step_errors("probe: { pod: '${nmespace}', get: /x }");
+        assert!(
+            e[0].starts_with(
+                "D/s.yaml:6:23: cases[0].steps[0].probe.pod: unknown placeholder `${nmespace}`"
+            ),
+            "{e:?}"
+        );
+        let e = errors("suite: s\ncases:\n  - name: a\n    covers: EXEC\n    steps: []\n");
+        assert!(
+            e[0].starts_with("D/s.yaml:4:13: cases[0].covers: "),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn missing_required_fields() {
+        let e = errors(
+            "suite: s\ncases:\n  - name: a\n    steps:\n      - sleep: { for: 1s, why: x }\n",
+        );
+        assert_eq!(e.len(), 1);
+        assert!(
+            e[0] == "D/s.yaml:4:5: cases[0]: missing field `covers`",
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn semantic_errors_point_at_the_step_or_name() {
+        assert_eq!(
+            step_errors("wait: { condition: Ready }"),
+            vec![
+                "D/s.yaml:6:9: cases[0] (a).steps[0].wait: missing the object: give `pod: <name>` or `object: <kind>/<name>`"
+            ]
+        );
+        assert_eq!(
+            step_errors("apply: { file: nope.yaml }")[0]
+                .split(": cannot read")
+                .next()
+                .unwrap(),
+            "D/s.yaml:6:9: cases[0] (a).steps[0].apply"
+        );
+        let e = errors(
+            "suite: s\ncases:\n  - name: a\n    covers: [EXEC, LIVENES-HTTP]\n    steps: [{sleep: {for: 1s, why: x}}]\n  - name: a\n    covers: [EXEC]\n    steps: [{sleep: {for: 1s, why: x}}]\n",
+        );
+        assert_eq!(
+            e,
+            vec![
+                "D/s.yaml:4:20: cases[0] (a).covers: unknown behaviour ID `LIVENES-HTTP` (did you mean `LIVENESS-HTTP`?)",
+                "D/s.yaml:6:11: cases[1] (a).name: duplicate case name `a` (first at line 3)",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_good_suite_loads_with_step_locations() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.yaml");
+        let yaml = format!(
+            "{HEAD}      - sleep: {{ for: 1s, why: x }}\n      - wait: {{ pod: kuard, condition: Ready }}\n    timeout: 2m\n"
+        );
+        let s = parse_suite(&path, &yaml, &catalogue()).unwrap();
+        let c = &s.cases[0];
+        assert_eq!(c.id(), "s::a");
+        assert_eq!(c.step_locations, vec![(6, 9), (7, 9)]);
+        assert_eq!(c.timeout, Duration::from_secs(120));
+        assert_eq!(c.steps[1].summary(), "wait pod/kuard: condition Ready");
+    }
+
+    #[test]
+    fn the_repository_suites_and_catalogue_load() {
+        let s = load(&[]).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(s.catalogue.behaviours.len(), 32);
+        assert!(s.cases().count() > 0);
+    }
+}

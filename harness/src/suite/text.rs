@@ -1,0 +1,317 @@
+//! Matching text output (kubectl and exec stdout/stderr, logs, messages).
+//!
+//! ```yaml
+//! stdout: "pod/kuard created"            # shorthand for contains
+//! stdout:
+//!   contains: [NAME, READY]              # each must occur
+//!   not_contains: error
+//!   regex: '^kuard\s+1/1\s+Running\s+0'  # multi-line mode: ^ and $ match at line ends
+//!   not_regex: '(?i)panic'
+//!   equals: "ok"                         # the whole text, trailing newlines ignored
+//!   min_lines: 2
+//!   max_lines: 10
+//! ```
+
+use std::borrow::Cow;
+use std::fmt;
+
+use regex::Regex;
+use serde::de::{self, Deserializer};
+use serde::{Deserialize, Serialize};
+
+use super::one_or_many::OneOrMany;
+use super::template::{Template, TemplateError, Vars, scalar_string};
+
+/// A regex that may hold placeholders; substituted values are escaped, so
+/// `^${namespace}$` matches the namespace literally. Compiled at load time to catch errors.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RegexTemplate(String);
+
+impl RegexTemplate {
+    pub fn new(s: impl Into<String>) -> Result<Self, String> {
+        let s = s.into();
+        let t = RegexTemplate(s);
+        t.compile(&Vars::for_validation())
+            .map_err(|e| e.to_string())?;
+        Ok(t)
+    }
+
+    pub fn raw(&self) -> &str {
+        &self.0
+    }
+
+    pub fn compile(&self, vars: &Vars) -> Result<Regex, RegexError> {
+        let src = vars.render_with(
+            &self.0,
+            false,
+            |_| Err(TemplateError::FileNotAllowed),
+            |v| Cow::Owned(regex::escape(v)),
+        )?;
+        regex::RegexBuilder::new(&src)
+            .multi_line(true)
+            .build()
+            .map_err(|e| RegexError::Regex(Box::new(e)))
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RegexError {
+    #[error(transparent)]
+    Template(#[from] TemplateError),
+    #[error("invalid regex: {0}")]
+    Regex(Box<regex::Error>),
+}
+
+impl<'de> Deserialize<'de> for RegexTemplate {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = scalar_string(d)?;
+        RegexTemplate::new(s).map_err(de::Error::custom)
+    }
+}
+
+impl Serialize for RegexTemplate {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TextMatch {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub equals: Option<Template>,
+    #[serde(default, skip_serializing_if = "OneOrMany::is_empty")]
+    pub contains: OneOrMany<Template>,
+    #[serde(default, skip_serializing_if = "OneOrMany::is_empty")]
+    pub not_contains: OneOrMany<Template>,
+    #[serde(default, skip_serializing_if = "OneOrMany::is_empty")]
+    pub regex: OneOrMany<RegexTemplate>,
+    #[serde(default, skip_serializing_if = "OneOrMany::is_empty")]
+    pub not_regex: OneOrMany<RegexTemplate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_lines: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_lines: Option<usize>,
+}
+
+/// `TextMatch` as written: a bare string means `contains`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[serde(transparent)]
+pub struct TextSpec(pub TextMatch);
+
+impl<'de> Deserialize<'de> for TextSpec {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> de::Visitor<'de> for V {
+            type Value = TextSpec;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(
+                    "a string (must be contained) or a map of equals/contains/not_contains/regex/not_regex/min_lines/max_lines",
+                )
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<TextSpec, E> {
+                let t = Template::new(v).map_err(E::custom)?;
+                Ok(TextSpec(TextMatch {
+                    contains: OneOrMany(vec![t]),
+                    ..TextMatch::default()
+                }))
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, a: A) -> Result<TextSpec, A::Error> {
+                TextMatch::deserialize(de::value::MapAccessDeserializer::new(a)).map(TextSpec)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl TextMatch {
+    pub fn is_empty(&self) -> bool {
+        self == &TextMatch::default()
+    }
+
+    /// Substitute and compile, once per step run.
+    pub fn compile(&self, vars: &Vars) -> Result<CompiledText, RegexError> {
+        Ok(CompiledText {
+            equals: self.equals.as_ref().map(|t| t.render(vars)).transpose()?,
+            contains: self
+                .contains
+                .iter()
+                .map(|t| t.render(vars))
+                .collect::<Result<_, _>>()?,
+            not_contains: self
+                .not_contains
+                .iter()
+                .map(|t| t.render(vars))
+                .collect::<Result<_, _>>()?,
+            regex: self
+                .regex
+                .iter()
+                .map(|r| r.compile(vars))
+                .collect::<Result<_, _>>()?,
+            not_regex: self
+                .not_regex
+                .iter()
+                .map(|r| r.compile(vars))
+                .collect::<Result<_, _>>()?,
+            min_lines: self.min_lines,
+            max_lines: self.max_lines,
+        })
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct CompiledText {
+    pub equals: Option<String>,
+    pub contains: Vec<String>,
+    pub not_contains: Vec<String>,
+    pub regex: Vec<Regex>,
+    pub not_regex: Vec<Regex>,
+    pub min_lines: Option<usize>,
+    pub max_lines: Option<usize>,
+}
+
+impl CompiledText {
+    /// What `text` fails of this match, one line each ("expected ...; actual ..." is
+    /// completed by the caller, who knows which text this is).
+    pub fn failures(&self, text: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        if let Some(eq) = &self.equals
+            && text.trim_end_matches(['\n', '\r']) != eq.trim_end_matches(['\n', '\r'])
+        {
+            out.push(format!("to equal {eq:?}"));
+        }
+        for c in &self.contains {
+            if !text.contains(c.as_str()) {
+                out.push(format!("to contain {c:?}"));
+            }
+        }
+        for c in &self.not_contains {
+            if text.contains(c.as_str()) {
+                out.push(format!("not to contain {c:?}"));
+            }
+        }
+        for r in &self.regex {
+            if !r.is_match(text) {
+                out.push(format!("to match /{}/", r.as_str()));
+            }
+        }
+        for r in &self.not_regex {
+            if let Some(m) = r.find(text) {
+                out.push(format!(
+                    "not to match /{}/ (matched {:?})",
+                    r.as_str(),
+                    m.as_str()
+                ));
+            }
+        }
+        let lines = text.lines().count();
+        if let Some(min) = self.min_lines
+            && lines < min
+        {
+            out.push(format!("to have at least {min} lines (has {lines})"));
+        }
+        if let Some(max) = self.max_lines
+            && lines > max
+        {
+            out.push(format!("to have at most {max} lines (has {lines})"));
+        }
+        out
+    }
+
+    /// `Err` with "expected <what> to ...; actual <what>: ..." when the text does not match.
+    pub fn check(&self, what: &str, text: &str) -> Result<(), super::Mismatch> {
+        let f = self.failures(text);
+        if f.is_empty() {
+            Ok(())
+        } else {
+            Err(super::Mismatch::new(
+                format!("{what} did not match"),
+                format!("{what} {}", f.join(", ")),
+                format!("{what}: {}", quote_block(text)),
+            ))
+        }
+    }
+}
+
+/// Show a text in a message: quoted when it is one short line, else as an indented block
+/// (cut to its last 60 lines: the end of an output is where the news is).
+pub fn quote_block(text: &str) -> String {
+    const MAX: usize = 60;
+    if text.is_empty() {
+        return "(empty)".into();
+    }
+    let lines: Vec<&str> = text.lines().collect();
+    if lines.len() == 1 && text.len() < 120 {
+        return format!("{:?}", lines[0]);
+    }
+    let mut s = String::new();
+    if lines.len() > MAX {
+        s.push_str(&format!("\n    [... {} earlier lines]", lines.len() - MAX));
+    }
+    for l in &lines[lines.len().saturating_sub(MAX)..] {
+        s.push_str("\n    | ");
+        s.push_str(l);
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn m(yaml: &str) -> CompiledText {
+        let t: TextSpec = serde_saphyr::from_str(yaml).unwrap();
+        t.0.compile(&Vars::for_validation()).unwrap()
+    }
+
+    #[test]
+    fn a_bare_string_means_contains() {
+        let c = m("\"pod/kuard created\"");
+        assert!(c.failures("pod/kuard created\n").is_empty());
+        assert_eq!(
+            c.failures("pod/kuard unchanged"),
+            vec!["to contain \"pod/kuard created\""]
+        );
+    }
+
+    #[test]
+    fn every_kind_of_expectation_reports_itself() {
+        let c = m(
+            "{equals: ok, not_contains: fail, regex: '^o', not_regex: 'k$', min_lines: 2, max_lines: 0}",
+        );
+        let f = c.failures("ok\n");
+        assert_eq!(
+            f,
+            vec![
+                "not to match /k$/ (matched \"k\")".to_string(),
+                "to have at least 2 lines (has 1)".to_string(),
+                "to have at most 0 lines (has 1)".to_string(),
+            ]
+        );
+        assert_eq!(c.failures("fail").len(), 5);
+    }
+
+    #[test]
+    fn regexes_are_multi_line_and_placeholders_are_escaped() {
+        let t: TextSpec = serde_saphyr::from_str("{regex: '^ns=${namespace}$'}").unwrap();
+        let mut v = Vars::for_validation();
+        v.namespace = "a.b".into();
+        let c = t.0.compile(&v).unwrap();
+        assert!(c.failures("x\nns=a.b\ny").is_empty());
+        assert_eq!(c.failures("ns=aXb").len(), 1);
+    }
+
+    #[test]
+    fn a_bad_regex_is_a_load_error() {
+        let e = serde_saphyr::from_str::<TextSpec>("{regex: '('}").unwrap_err();
+        assert!(e.to_string().contains("invalid regex"), "{e}");
+    }
+
+    #[test]
+    fn check_gives_expected_and_actual() {
+        let c = m("kuard");
+        let e = c.check("stdout", "nothing here").unwrap_err();
+        assert_eq!(e.expected, "stdout to contain \"kuard\"");
+        assert_eq!(e.actual, "stdout: \"nothing here\"");
+    }
+}
