@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::{StepCx, StepError};
+use super::{Mismatch, StepCx, StepError};
 use crate::suite::Dur;
 
 /// A sleep's deadline is its duration plus this.
@@ -34,6 +34,15 @@ impl Sleep {
     }
 
     pub async fn run(&self, cx: &mut StepCx<'_>) -> Result<(), StepError> {
+        // The case's deadline may leave less than the sleep: say so now, not after waiting.
+        let left = cx.remaining();
+        if left < self.duration.0 {
+            return Err(StepError::Failed(Mismatch::new(
+                "the sleep is longer than the time the case has left",
+                format!("{} to fit before the deadline", self.duration),
+                format!("{:.1}s left", left.as_secs_f64()),
+            )));
+        }
         tokio::select! {
             _ = cx.env.cancel.cancelled() => Err(StepError::Cancelled),
             _ = tokio::time::sleep(self.duration.0) => {

@@ -223,7 +223,7 @@ pub fn show(v: &Cel) -> String {
     }
     let s = serde_json::to_string(&json(v)).unwrap_or_default();
     if s.len() > 300 {
-        format!("{}…", &s[..s.floor_char_boundary(300)])
+        format!("{}…", super::text::cut(&s, 300))
     } else {
         s
     }

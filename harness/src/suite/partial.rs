@@ -32,7 +32,7 @@ fn show(v: Option<&Value>) -> String {
         Some(v) => {
             let s = serde_json::to_string(v).unwrap_or_default();
             if s.len() > 600 {
-                format!("{}… ({} bytes)", &s[..s.floor_char_boundary(600)], s.len())
+                format!("{}… ({} bytes)", super::text::cut(&s, 600), s.len())
             } else {
                 s
             }
@@ -55,8 +55,14 @@ fn scalar_eq(e: &Value, a: &Value) -> bool {
     }
     match (e, a) {
         (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
-        (Value::String(s), Value::Number(_) | Value::Bool(_)) => *s == a.to_string(),
-        (Value::Number(_) | Value::Bool(_), Value::String(s)) => *s == e.to_string(),
+        (Value::String(s), Value::Number(_) | Value::Bool(_)) => {
+            let text = a.to_string();
+            *s == text
+        }
+        (Value::Number(_) | Value::Bool(_), Value::String(s)) => {
+            let text = e.to_string();
+            *s == text
+        }
         _ => false,
     }
 }

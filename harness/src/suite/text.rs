@@ -233,6 +233,15 @@ impl CompiledText {
     }
 }
 
+/// The longest prefix of `s` of at most `max` bytes that ends on a character boundary.
+pub fn cut(s: &str, max: usize) -> &str {
+    let mut end = max.min(s.len());
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
 /// Show a text in a message: quoted when it is one short line, else as an indented block
 /// (cut to its last 60 lines: the end of an output is where the news is).
 pub fn quote_block(text: &str) -> String {

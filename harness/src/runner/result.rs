@@ -1,0 +1,187 @@
+//! What a run found, case by case and step by step: the data every report is made from.
+
+use std::time::{Duration, SystemTime};
+
+use serde::Serialize;
+
+use crate::suite::Mismatch;
+
+/// How a case ended.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "status", content = "reason")]
+pub enum CaseStatus {
+    Passed,
+    /// The behaviour did not hold (a step's check failed or timed out).
+    Failed,
+    /// The case could not be carried out (API errors, setup, cancellation).
+    Error,
+    /// Not run: ignored, filtered by `--ignored`, or cancelled before it started.
+    Skipped(String),
+}
+
+impl CaseStatus {
+    pub fn is_failure(&self) -> bool {
+        matches!(self, CaseStatus::Failed | CaseStatus::Error)
+    }
+
+    pub fn word(&self) -> &'static str {
+        match self {
+            CaseStatus::Passed => "PASS",
+            CaseStatus::Failed => "FAIL",
+            CaseStatus::Error => "ERROR",
+            CaseStatus::Skipped(_) => "SKIP",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepStatus {
+    Passed,
+    Failed,
+    Error,
+    /// After a failed step: not run.
+    NotRun,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct StepResult {
+    /// 1-based, as `expect_failure.step` counts.
+    pub index: usize,
+    pub kind: &'static str,
+    pub summary: String,
+    /// Where the step is written: `file:line:column`.
+    pub location: String,
+    pub status: StepStatus,
+    #[serde(with = "secs")]
+    pub duration: Duration,
+    #[serde(with = "secs")]
+    pub timeout: Duration,
+    pub log: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mismatch: Option<Mismatch>,
+}
+
+/// The first failure of a case, as reports show it.
+#[derive(Clone, Debug, Serialize)]
+pub struct Failure {
+    /// 1-based step index, if a step failed (not setup or the case deadline).
+    pub step: Option<usize>,
+    /// One line: `step 4 (events pod/kuard ...): missing events: ...`.
+    pub message: String,
+    /// The full text with expected and actual.
+    pub detail: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub actual: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct CaseResult {
+    pub suite: String,
+    pub case: String,
+    /// The suite file.
+    pub file: String,
+    pub covers: Vec<String>,
+    pub namespace: String,
+    #[serde(flatten)]
+    pub status: CaseStatus,
+    #[serde(with = "secs")]
+    pub duration: Duration,
+    #[serde(with = "epoch")]
+    pub started: SystemTime,
+    pub steps: Vec<StepResult>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure: Option<Failure>,
+    /// The case was a mutant or self-test that had to fail, and did as described.
+    pub expected_failure: bool,
+    /// describe / events / logs collected on failure.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub diagnostics: String,
+    /// Namespace cleanup: what happened (deleted in Ns, kept, failed: ...).
+    pub cleanup: String,
+}
+
+impl CaseResult {
+    pub fn id(&self) -> String {
+        format!("{}::{}", self.suite, self.case)
+    }
+
+    /// A result for a case that did not run.
+    pub fn skipped(case: &crate::suite::Case, reason: impl Into<String>) -> Self {
+        CaseResult {
+            suite: case.suite.clone(),
+            case: case.name.clone(),
+            file: case.file.display().to_string(),
+            covers: case.covers.clone(),
+            namespace: String::new(),
+            status: CaseStatus::Skipped(reason.into()),
+            duration: Duration::ZERO,
+            started: SystemTime::now(),
+            steps: Vec::new(),
+            failure: None,
+            expected_failure: false,
+            diagnostics: String::new(),
+            cleanup: String::new(),
+        }
+    }
+
+    /// The step log as text, for JUnit's system-out and terminal output.
+    pub fn step_log(&self) -> String {
+        let mut s = String::new();
+        for st in &self.steps {
+            s.push_str(&format!(
+                "[{}] step {} {} ({}) {:.2}s  at {}\n",
+                match st.status {
+                    StepStatus::Passed => "ok",
+                    StepStatus::Failed => "FAILED",
+                    StepStatus::Error => "ERROR",
+                    StepStatus::NotRun => "not run",
+                },
+                st.index,
+                st.summary,
+                st.kind,
+                st.duration.as_secs_f64(),
+                st.location
+            ));
+            for l in &st.log {
+                for line in l.lines() {
+                    s.push_str("    ");
+                    s.push_str(line);
+                    s.push('\n');
+                }
+            }
+            if let Some(e) = &st.error {
+                for line in e.lines() {
+                    s.push_str("    ! ");
+                    s.push_str(line);
+                    s.push('\n');
+                }
+            }
+        }
+        if !self.cleanup.is_empty() {
+            s.push_str(&format!("cleanup: {}\n", self.cleanup));
+        }
+        s
+    }
+}
+
+/// Durations as seconds with millisecond precision in JSON.
+mod secs {
+    use std::time::Duration;
+    pub fn serialize<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_f64((d.as_secs_f64() * 1000.0).round() / 1000.0)
+    }
+}
+
+/// Wall-clock instants as RFC 3339 in JSON.
+mod epoch {
+    use std::time::SystemTime;
+    pub fn serialize<S: serde::Serializer>(t: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
+        let ts = k8s_openapi::jiff::Timestamp::try_from(*t).map_err(serde::ser::Error::custom)?;
+        s.collect_str(&ts)
+    }
+}

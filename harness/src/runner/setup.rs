@@ -1,0 +1,135 @@
+//! Getting a run ready: the cluster (started or given), the images the suites name, kubectl.
+//! Done once per run (once per process under the test harness), lazily: listing cases and
+//! loading suites never get here.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::cluster::{self, Cluster, ClusterOptions};
+use crate::image::{self, ImageMap};
+use crate::kubectl::Kubectl;
+use crate::steps::resolve::Resolver;
+
+use super::Environment;
+
+/// Which images `${image.<name>}` means.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ImagesMode {
+    /// podcheck's own images, built offline and loaded into the nodes.
+    Offline,
+    /// The book's images, pulled by the cluster from their registry.
+    Book,
+}
+
+impl ImagesMode {
+    /// `PODCHECK_IMAGES=offline|book`, for processes that did not start the cluster (the
+    /// nextest setup script loaded the offline images and says so).
+    pub fn from_env() -> Option<Self> {
+        match std::env::var("PODCHECK_IMAGES").ok()?.as_str() {
+            "offline" => Some(ImagesMode::Offline),
+            "book" => Some(ImagesMode::Book),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct SetupOptions {
+    pub cluster: ClusterOptions,
+    /// `None`: offline when the images can be loaded into the cluster, else book.
+    pub images: Option<ImagesMode>,
+    pub keep_on_failure: bool,
+    pub run_id: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    #[error("cluster: {0}")]
+    Cluster(#[from] cluster::ClusterError),
+    #[error("images: {0}")]
+    Image(String),
+}
+
+/// A cluster and the environment cases run in. Shut the cluster down when done.
+pub struct Prepared {
+    pub cluster: Cluster,
+    pub env: Environment,
+    pub images_mode: ImagesMode,
+}
+
+pub async fn prepare(opts: SetupOptions) -> Result<Prepared, SetupError> {
+    let cluster = cluster::acquire(&opts.cluster).await?;
+    match finish(&cluster, &opts).await {
+        Ok((env, images_mode)) => Ok(Prepared {
+            cluster,
+            env,
+            images_mode,
+        }),
+        Err(e) => {
+            cluster.shutdown().await;
+            Err(e)
+        }
+    }
+}
+
+async fn finish(
+    cluster: &Cluster,
+    opts: &SetupOptions,
+) -> Result<(Environment, ImagesMode), SetupError> {
+    let mode = opts
+        .images
+        .or_else(ImagesMode::from_env)
+        .unwrap_or(if cluster.can_load_images() {
+            ImagesMode::Offline
+        } else {
+            ImagesMode::Book
+        });
+    let map = match mode {
+        ImagesMode::Book => ImageMap::book(),
+        ImagesMode::Offline => {
+            let out = image::default_out_dir();
+            let built = tokio::task::spawn_blocking(move || image::build_all(&out))
+                .await
+                .map_err(|e| SetupError::Image(e.to_string()))?
+                .map_err(|e| SetupError::Image(e.to_string()))?;
+            if cluster.can_load_images() {
+                let archives: Vec<PathBuf> = built.iter().map(|i| i.archive.clone()).collect();
+                cluster.load_images(&archives).await?;
+                tracing::info!("loaded {} fixture images into the cluster", archives.len());
+            } else {
+                tracing::info!("offline images: assuming they are already in the cluster's nodes");
+            }
+            ImageMap::offline(&built)
+        }
+    };
+    let images: BTreeMap<String, String> = map
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let bin = match cluster.kubectl().await {
+        Ok(p) => p,
+        Err(e) => {
+            let fallback = std::env::var_os("PODCHECK_KUBECTL")
+                .map_or_else(|| PathBuf::from("kubectl"), PathBuf::from);
+            tracing::warn!(
+                "no kubectl from the cluster ({e}); using {}",
+                fallback.display()
+            );
+            fallback
+        }
+    };
+    let run_dir = crate::paths::work_dir().join("runs").join(&opts.run_id);
+    let env = Environment {
+        client: cluster.client(),
+        kubectl: Kubectl::new(bin, cluster.kubeconfig()),
+        context: opts.cluster.context.clone(),
+        resolver: Arc::new(Resolver::new(cluster.client())),
+        images,
+        info: cluster.info().clone(),
+        run_id: opts.run_id.clone(),
+        work_dir: run_dir,
+        keep_on_failure: opts.keep_on_failure,
+    };
+    Ok((env, mode))
+}
