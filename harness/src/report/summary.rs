@@ -63,14 +63,13 @@ pub fn render(r: &RunReport) -> String {
         }
     }
     let cnt = r.counts;
-    let _ = writeln!(
-        s,
-        "\n{} on {} {} in {:.1}s",
-        if cnt.all_passed() { "ok" } else { "FAILED" },
-        r.facts.provider,
-        r.facts.server_version,
-        r.duration.as_secs_f64()
-    );
+    let on = if r.facts.provider.is_empty() {
+        "no cluster".to_string()
+    } else {
+        format!("{} {}", r.facts.provider, r.facts.server_version)
+    };
+    let verdict = if cnt.all_passed() { "ok" } else { "FAILED" };
+    let _ = writeln!(s, "\n{verdict} on {on} in {:.1}s", r.duration.as_secs_f64());
     // The plain closing line CI reads.
     let _ = writeln!(
         s,
