@@ -87,15 +87,14 @@ impl Serialize for Dur {
 mod tests {
     use super::*;
 
-    #[test]
-    fn parses_the_usual_spellings() {
-        assert_eq!("30s".parse::<Dur>().unwrap(), Dur::secs(30));
-        assert_eq!("2m".parse::<Dur>().unwrap(), Dur::secs(120));
-        assert_eq!("1m30s".parse::<Dur>().unwrap(), Dur::secs(90));
-        assert_eq!(
-            "500ms".parse::<Dur>().unwrap(),
-            Dur(Duration::from_millis(500))
-        );
+    #[rstest::rstest]
+    #[case("30s", 30_000)]
+    #[case("2m", 120_000)]
+    #[case("1m30s", 90_000)]
+    #[case("500ms", 500)]
+    #[case(" 1h ", 3_600_000)]
+    fn parses_the_usual_spellings(#[case] text: &str, #[case] millis: u64) {
+        assert_eq!(text.parse::<Dur>().unwrap(), Dur(Duration::from_millis(millis)));
     }
 
     #[test]
