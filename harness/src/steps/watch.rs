@@ -175,3 +175,208 @@ where
     .await?;
     Ok((obs.set.into_values().next(), obs.elapsed))
 }
+
+#[cfg(test)]
+mod tests {
+    //! Against a scripted API server (a tower service): list, then a watch stream that sends
+    //! the given events at the given times. No cluster needed.
+    use std::convert::Infallible;
+
+    use bytes::Bytes;
+    use futures::stream;
+    use http::{Request, Response};
+    use http_body::Frame;
+    use http_body_util::{BodyExt, StreamBody, combinators::UnsyncBoxBody};
+    use k8s_openapi::api::core::v1::ConfigMap;
+    use serde_json::json;
+
+    use super::*;
+
+    type Body = UnsyncBoxBody<Bytes, Infallible>;
+
+    fn cm(n: u32, rv: u32) -> serde_json::Value {
+        json!({"apiVersion": "v1", "kind": "ConfigMap",
+               "metadata": {"name": "c", "namespace": "ns", "resourceVersion": rv.to_string()},
+               "data": {"n": n.to_string()}})
+    }
+
+    /// A client whose API server lists `initial` and then streams `events` (after their
+    /// delays), or, with `initial: None`, refuses every request.
+    fn client(
+        initial: Option<serde_json::Value>,
+        events: Vec<(u64, serde_json::Value)>,
+    ) -> kube::Client {
+        let svc = tower::service_fn(move |req: Request<kube::client::Body>| {
+            let initial = initial.clone();
+            let events = events.clone();
+            async move {
+                let Some(initial) = initial else {
+                    return Err::<Response<Body>, std::io::Error>(std::io::Error::other(
+                        "connection refused",
+                    ));
+                };
+                let watch = req.uri().query().unwrap_or("").contains("watch=true");
+                let body: Body = if watch {
+                    let s = stream::iter(events)
+                        .then(|(ms, obj)| async move {
+                            tokio::time::sleep(Duration::from_millis(ms)).await;
+                            let line =
+                                json!({"type": "MODIFIED", "object": obj}).to_string() + "\n";
+                            Ok::<_, Infallible>(Frame::data(Bytes::from(line)))
+                        })
+                        .chain(stream::pending());
+                    StreamBody::new(s).boxed_unsync()
+                } else {
+                    let list = json!({"apiVersion": "v1", "kind": "ConfigMapList",
+                                      "metadata": {"resourceVersion": "1"}, "items": [initial]});
+                    http_body_util::Full::new(Bytes::from(list.to_string())).boxed_unsync()
+                };
+                Ok(Response::new(body))
+            }
+        });
+        kube::Client::new(svc, "ns")
+    }
+
+    fn n_is(want: &'static str) -> impl FnMut(Option<&ConfigMap>) -> Result<(), Mismatch> {
+        move |o| {
+            let n = o
+                .and_then(|c| c.data.as_ref())
+                .and_then(|d| d.get("n"))
+                .cloned()
+                .unwrap_or_default();
+            if n == want {
+                Ok(())
+            } else {
+                Err(Mismatch::new(
+                    "n differs",
+                    format!("n={want}"),
+                    format!("n={n}"),
+                ))
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn until_completes_on_the_event_that_makes_it_true() {
+        let api: Api<ConfigMap> =
+            Api::namespaced(client(Some(cm(0, 1)), vec![(150, cm(1, 2))]), "ns");
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let (obj, took) = watch_object(
+            api,
+            "c",
+            Mode::Until,
+            deadline,
+            &CancellationToken::new(),
+            n_is("1"),
+        )
+        .await
+        .unwrap();
+        assert_eq!(obj.unwrap().data.unwrap()["n"], "1");
+        assert!(
+            took >= Duration::from_millis(150) && took < Duration::from_millis(400),
+            "{took:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn timeout_reports_the_last_state_seen() {
+        let api: Api<ConfigMap> = Api::namespaced(client(Some(cm(0, 1)), vec![]), "ns");
+        let deadline = Instant::now() + Duration::from_millis(300);
+        let e = watch_object(
+            api,
+            "c",
+            Mode::Until,
+            deadline,
+            &CancellationToken::new(),
+            n_is("1"),
+        )
+        .await
+        .unwrap_err();
+        let StepError::Timeout { last: Some(m), .. } = &e else {
+            panic!("{e}")
+        };
+        assert_eq!((m.expected.as_str(), m.actual.as_str()), ("n=1", "n=0"));
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_api_server_ends_at_the_deadline_with_its_error() {
+        let api: Api<ConfigMap> = Api::namespaced(client(None, vec![]), "ns");
+        let started = Instant::now();
+        let e = watch_object(
+            api,
+            "c",
+            Mode::Until,
+            started + Duration::from_millis(500),
+            &CancellationToken::new(),
+            n_is("1"),
+        )
+        .await
+        .unwrap_err();
+        assert!(started.elapsed() < Duration::from_secs(2));
+        let StepError::Timeout {
+            api_error: Some(a), ..
+        } = &e
+        else {
+            panic!("{e}")
+        };
+        assert!(a.contains("connection refused"), "{a}");
+        assert!(e.to_string().contains("no state was observed"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn hold_fails_at_the_first_state_that_breaks_it() {
+        let api: Api<ConfigMap> =
+            Api::namespaced(client(Some(cm(1, 1)), vec![(100, cm(2, 2))]), "ns");
+        let started = Instant::now();
+        let e = watch_object(
+            api,
+            "c",
+            Mode::Hold(Duration::from_secs(10)),
+            started + Duration::from_secs(15),
+            &CancellationToken::new(),
+            n_is("1"),
+        )
+        .await
+        .unwrap_err();
+        assert!(started.elapsed() < Duration::from_secs(1));
+        let StepError::Failed(m) = &e else {
+            panic!("{e}")
+        };
+        assert!(
+            m.summary.starts_with("n differs (after 0."),
+            "{}",
+            m.summary
+        );
+        assert_eq!(m.actual, "n=2");
+    }
+
+    #[tokio::test]
+    async fn hold_passes_when_nothing_breaks_it_and_cancel_stops_a_watch() {
+        let api: Api<ConfigMap> = Api::namespaced(client(Some(cm(1, 1)), vec![]), "ns");
+        let started = Instant::now();
+        watch_object(
+            api,
+            "c",
+            Mode::Hold(Duration::from_millis(300)),
+            started + Duration::from_secs(5),
+            &CancellationToken::new(),
+            n_is("1"),
+        )
+        .await
+        .unwrap();
+        assert!(started.elapsed() >= Duration::from_millis(300));
+        let api: Api<ConfigMap> = Api::namespaced(client(Some(cm(0, 1)), vec![]), "ns");
+        let cancel = CancellationToken::new();
+        cancel.cancel();
+        let e = watch_object(
+            api,
+            "c",
+            Mode::Until,
+            started + Duration::from_secs(5),
+            &cancel,
+            n_is("1"),
+        )
+        .await;
+        assert!(matches!(e, Err(StepError::Cancelled)));
+    }
+}
