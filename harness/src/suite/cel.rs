@@ -299,6 +299,31 @@ mod tests {
     }
 
     #[test]
+    fn the_functions_suites_use() {
+        let p = json!({
+            "metadata": {"resourceVersion": "1234", "creationTimestamp": "2026-11-28T05:40:12Z",
+                         "annotations": {"kubectl.kubernetes.io/last-applied-configuration": "{\"image\":\"x\"}"}},
+            "status": {"containerStatuses": [{"state": {"running": {"startedAt": "2026-11-28T05:40:13Z"}}}]}
+        });
+        let b = Bindings {
+            object: Some(&p),
+            initial: None,
+        };
+        for e in [
+            "has(status.containerStatuses[0].state.running)",
+            "!has(status.containerStatuses[0].state.waiting)",
+            "'kubectl.kubernetes.io/last-applied-configuration' in metadata.annotations",
+            "metadata.annotations['kubectl.kubernetes.io/last-applied-configuration'].contains('\"image\":\"x\"')",
+            "int(metadata.resourceVersion) > 0",
+            "timestamp(metadata.creationTimestamp) > timestamp('2020-01-01T00:00:00Z')",
+            "timestamp(status.containerStatuses[0].state.running.startedAt) - timestamp(metadata.creationTimestamp) == duration('1s')",
+            "size(status.containerStatuses) == 1",
+        ] {
+            expr(e).check(b).unwrap_or_else(|m| panic!("{e}: {m}"));
+        }
+    }
+
+    #[test]
     fn initial_is_bound_for_checks_over_time() {
         let now = pod();
         let mut before = pod();
