@@ -94,10 +94,80 @@ fn run_case(case: &Case) -> Result<(), Failed> {
     }
 }
 
+/// The CLI's contract on bad input, checked without a cluster: exit 2, the message names
+/// `file:line:column` and the field, and no cluster is started (there is none to start here
+/// within the time a load takes).
+fn cli_trials() -> Vec<Trial> {
+    fn podcheck(args: &[&str]) -> std::process::Output {
+        std::process::Command::new(env!("CARGO_BIN_EXE_podcheck"))
+            .args(args)
+            .env_remove("PODCHECK_KUBECONFIG")
+            .output()
+            .expect("run podcheck")
+    }
+    vec![
+        Trial::test("cli::a-broken-suite-exits-2-naming-file-line-field", || {
+            let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+            std::fs::write(
+                dir.path().join("broken.yaml"),
+                "suite: broken\ncases:\n  - name: x\n    covers: [EXEC]\n    steps:\n      - wait: { pod: kuard, timeout: 30 }\n",
+            )
+            .map_err(|e| e.to_string())?;
+            let started = std::time::Instant::now();
+            let out = podcheck(&["run", "--suites", &dir.path().display().to_string()]);
+            let err = String::from_utf8_lossy(&out.stderr);
+            let want = format!(
+                "{}/broken.yaml:6:38: cases[0].steps[0].wait.timeout: invalid duration `30`",
+                dir.path().display()
+            );
+            if out.status.code() != Some(2) || !err.contains(&want) {
+                return Err(format!(
+                    "expected exit 2 and `{want}`; got {:?}: {err}",
+                    out.status.code()
+                )
+                .into());
+            }
+            if started.elapsed() > std::time::Duration::from_secs(10) {
+                return Err(
+                    "a bad suite took longer than a load: did something start a cluster?".into(),
+                );
+            }
+            Ok(())
+        }),
+        Trial::test("cli::list-and-coverage-need-no-cluster", || {
+            let out = podcheck(&["list"]);
+            let text = String::from_utf8_lossy(&out.stdout);
+            if out.status.code() != Some(0)
+                || !text.lines().any(|l| {
+                    l.starts_with("health::failing-liveness-restarts-the-container ")
+                        && l.ends_with(" LIVENESS-HTTP, LOGS-PREVIOUS")
+                })
+            {
+                return Err(format!("podcheck list: {:?}\n{text}", out.status.code()).into());
+            }
+            let out = podcheck(&["coverage", "--suites", "/nonexistent"]);
+            if out.status.code() != Some(2) {
+                return Err(format!(
+                    "podcheck coverage of a missing directory: {:?}, want exit 2",
+                    out.status.code()
+                )
+                .into());
+            }
+            Ok(())
+        }),
+    ]
+}
+
 fn trials() -> Vec<Trial> {
     let root = podcheck::paths::repo_root();
     let dirs = [root.join("suites"), root.join("harness/tests/selftest")];
-    match suite::load(&dirs) {
+    let mut trials = cli_trials();
+    trials.extend(case_trials(&dirs));
+    trials
+}
+
+fn case_trials(dirs: &[std::path::PathBuf]) -> Vec<Trial> {
+    match suite::load(dirs) {
         Ok(suites) => suites
             .cases()
             .map(|c| {
