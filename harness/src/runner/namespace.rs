@@ -136,10 +136,19 @@ pub async fn delete(
 ) -> Result<Duration, StepError> {
     let started = Instant::now();
     let api: Api<Namespace> = Api::all(client.clone());
-    let uid = match api.delete(ns, &DeleteParams::background()).await {
-        Ok(either) => either.left().and_then(|n| n.metadata.uid),
-        Err(kube::Error::Api(s)) if s.code == 404 => return Ok(started.elapsed()),
-        Err(e) => return Err(e.into()),
+    // Bounded like everything else: an unreachable API server must not hang the cleanup.
+    let left = deadline.saturating_duration_since(Instant::now());
+    let dp = DeleteParams::background();
+    let call = tokio::time::timeout(left, api.delete(ns, &dp));
+    let uid = match call.await {
+        Err(_) => {
+            return Err(StepError::Api(format!(
+                "deleting namespace {ns} did not finish in time"
+            )));
+        }
+        Ok(Ok(either)) => either.left().and_then(|n| n.metadata.uid),
+        Ok(Err(kube::Error::Api(s))) if s.code == 404 => return Ok(started.elapsed()),
+        Ok(Err(e)) => return Err(e.into()),
     };
     watch_object(
         api,
