@@ -361,4 +361,44 @@ mod tests {
         );
         assert!(f.detail.contains("the actual failure:"), "{}", f.detail);
     }
+
+    /// An API server that refuses connections: the case errors at once with the API error,
+    /// cleanup gives up quickly, nothing hangs.
+    #[tokio::test]
+    async fn an_unreachable_api_server_errors_the_case_without_hanging() {
+        let config = kube::Config::new("https://127.0.0.1:1".parse().unwrap());
+        let client = kube::Client::try_from(config).unwrap();
+        let env = Environment {
+            client: client.clone(),
+            kubectl: crate::kubectl::Kubectl::new("kubectl", "/dev/null"),
+            context: None,
+            resolver: std::sync::Arc::new(crate::steps::resolve::Resolver::new(client)),
+            images: Default::default(),
+            info: crate::cluster::ClusterInfo {
+                provider: crate::cluster::ProviderKind::Kubeconfig,
+                server_version: String::new(),
+                node_image: None,
+            },
+            run_id: "t1".into(),
+            work_dir: std::env::temp_dir().join("podcheck-case-test"),
+            keep_on_failure: false,
+        };
+        let mut case = case_expecting("{ step: 1 }");
+        case.expect_failure = None;
+        let started = Instant::now();
+        let r = run(&env, &case, &CancellationToken::new()).await;
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "{:?}",
+            started.elapsed()
+        );
+        assert_eq!(r.status, CaseStatus::Error);
+        let f = r.failure.unwrap();
+        assert!(
+            f.message.starts_with("setting up namespace pc-t1-s-c: "),
+            "{}",
+            f.message
+        );
+        assert!(r.cleanup.contains("not cleaned up"), "{}", r.cleanup);
+    }
 }
