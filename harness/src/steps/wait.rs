@@ -4,7 +4,15 @@
 //! - wait: { pod: kuard, condition: Ready }
 //! - wait: { pod: kuard, expr: "status.containerStatuses[0].restartCount >= 1", timeout: 90s }
 //! - wait: { pod: kuard, absent: true }
+//! - wait:                       # the kubelet restarted the container in place
+//!     pod: kuard
+//!     expr: >-
+//!       status.containerStatuses[0].restartCount == initial.status.containerStatuses[0].restartCount + 1
+//!       && status.containerStatuses[0].containerID != initial.status.containerStatuses[0].containerID
+//!       && metadata.uid == initial.metadata.uid
 //! ```
+//! CEL sees the object as it was when the wait started as `initial`, so a wait can say how
+//! the object must change, not only where it must end.
 
 use std::time::Duration;
 
@@ -34,9 +42,11 @@ pub async fn run(s: &CheckSpec, cx: &mut StepCx<'_>) -> Result<(), StepError> {
     let pred = s
         .compile(cx.vars())
         .map_err(|e| StepError::Invalid(e.to_string()))?;
+    let mut initial: Option<Option<serde_json::Value>> = None;
     let (_, took) = watch_object(api, &name, Mode::Until, cx.deadline, &cx.env.cancel, |o| {
         let v = o.map(to_json);
-        pred.check(v.as_ref(), None)
+        let first = initial.get_or_insert_with(|| v.clone());
+        pred.check(v.as_ref(), first.as_ref())
     })
     .await?;
     cx.note(format!("{shown}: held after {:.2}s", took.as_secs_f64()));

@@ -2,8 +2,8 @@
 //! property of an object: `status.containerStatuses[0].restartCount >= 1`.
 //!
 //! Bindings: every top-level field of the object (`metadata`, `spec`, `status`, `kind`, ...),
-//! the whole object as `object`, and, in checks that watch over time (`during:`), the object
-//! as it was when the step started as `initial`. An expression that cannot be evaluated
+//! the whole object as `object`, and, in checks that watch over time (`wait`, `during:`),
+//! the object as it was when the step started as `initial`. An expression that cannot be evaluated
 //! (a missing key, say) counts as not holding, with the error as the actual value: a wait
 //! keeps waiting, an assert fails with the reason.
 
