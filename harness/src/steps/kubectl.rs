@@ -281,3 +281,92 @@ mod tests {
         assert!(serde_saphyr::from_str::<Exit>("sometimes").is_err());
     }
 }
+
+#[cfg(test)]
+mod run_tests {
+    //! The kubectl step end to end with a stand-in kubectl that prints the file it is given.
+    use std::os::unix::fs::PermissionsExt;
+    use std::time::Instant;
+
+    use tokio_util::sync::CancellationToken;
+
+    use super::super::{CaseEnv, LoadCx, Step, StepCx, StepError};
+    use crate::kubectl::Kubectl;
+    use crate::suite::template::Vars;
+
+    fn env(dir: &std::path::Path) -> CaseEnv {
+        let bin = dir.join("kubectl");
+        // Drops `--kubeconfig=...`, then for `apply -f FILE` prints FILE, for `fail` exits 1.
+        std::fs::write(
+            &bin,
+            "#!/bin/sh\nshift\ncase \"$1\" in apply) cat \"$3\";; fail) echo 'boom' >&2; exit 1;; esac\n",
+        )
+        .unwrap();
+        std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let client =
+            kube::Client::try_from(kube::Config::new("https://127.0.0.1:1".parse().unwrap()))
+                .unwrap();
+        CaseEnv {
+            client: client.clone(),
+            namespace: "pc-1".into(),
+            vars: Vars {
+                namespace: "pc-1".into(),
+                images: [("kuard".to_string(), "podcheck.local/kuard:abc".to_string())].into(),
+                ..Vars::default()
+            },
+            kubectl: Kubectl::new(&bin, "/dev/null"),
+            resolver: std::sync::Arc::new(super::super::resolve::Resolver::new(client)),
+            workdir: dir.join("case"),
+            suite_dir: dir.to_path_buf(),
+            cancel: CancellationToken::new(),
+        }
+    }
+
+    async fn run(dir: &std::path::Path, yaml: &str) -> (Result<(), StepError>, Vec<String>) {
+        let mut step: Step = serde_saphyr::from_str(yaml).unwrap();
+        step.validate(&LoadCx { dir }).unwrap();
+        let env = env(dir);
+        let mut cx = StepCx::new(&env, Instant::now() + std::time::Duration::from_secs(10));
+        let r = step.run(&mut cx).await;
+        (r, cx.log)
+    }
+
+    #[tokio::test]
+    async fn files_are_passed_with_their_placeholders_substituted() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("m.yaml"),
+            "image: ${image.kuard}\nnamespace: ${namespace}\n",
+        )
+        .unwrap();
+        let (r, log) = run(
+            dir.path(),
+            "kubectl: { args: [apply, -f, '${file:m.yaml}'], stdout: { equals: \"image: podcheck.local/kuard:abc\\nnamespace: pc-1\" } }",
+        )
+        .await;
+        r.unwrap();
+        assert!(log[0].starts_with("$ kubectl apply -f "), "{log:?}");
+        assert!(log[0].contains("/case/files/m.yaml  # exit 0,"), "{log:?}");
+    }
+
+    #[tokio::test]
+    async fn a_wrong_exit_code_shows_the_output() {
+        let dir = tempfile::tempdir().unwrap();
+        let (r, _) = run(dir.path(), "kubectl: { args: [fail] }").await;
+        let e = r.unwrap_err().to_string();
+        assert!(e.contains("expected: exit code 0"), "{e}");
+        assert!(
+            e.contains("actual:   exit code 1; stdout: (empty); stderr: \"boom\""),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_missing_file_is_a_load_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut step: Step =
+            serde_saphyr::from_str("kubectl: { args: [apply, -f, '${file:nope.yaml}'] }").unwrap();
+        let e = step.validate(&LoadCx { dir: dir.path() }).unwrap_err();
+        assert!(e.starts_with("`${file:nope.yaml}`: no file "), "{e}");
+    }
+}
