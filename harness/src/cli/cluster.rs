@@ -1,16 +1,189 @@
-//! `podcheck cluster`.
+//! `podcheck cluster up | down | status`: a kind cluster that outlives one run, for repeated
+//! runs against the same cluster and for nextest's setup script. `up` remembers what it made
+//! in a state file; `down` removes exactly that.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
 use super::Outcome;
+use crate::cluster::{self, ClusterOptions, docker};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum ClusterCommand {
-    /// Start a kind cluster and keep it.
-    Up,
-    /// Remove the cluster `up` started.
+    /// Start a kind cluster, load the offline fixture images into it, and keep it.
+    Up(UpArgs),
+    /// Remove the cluster `up` started (its node container and kubeconfig).
     Down,
-    /// Show the cluster `up` started.
+    /// Show the cluster `up` started and whether it answers.
     Status,
 }
 
-pub async fn run(_cmd: ClusterCommand) -> Outcome {
-    Outcome::BadInput
+#[derive(Debug, clap::Args)]
+pub struct UpArgs {
+    /// Node image (default: PODCHECK_NODE_IMAGE, else a pinned official kindest/node).
+    #[arg(long, value_name = "REF")]
+    pub node_image: Option<String>,
+    /// Where to write the kubeconfig (mode 0600). Default: target/podcheck/clusters/NAME.kubeconfig.
+    #[arg(long, value_name = "PATH")]
+    pub kubeconfig_out: Option<PathBuf>,
+    /// Do not build and load podcheck's offline fixture images.
+    #[arg(long)]
+    pub no_images: bool,
+}
+
+/// What `up` made, for `down` and `status`.
+#[derive(Debug, Serialize, Deserialize)]
+struct State {
+    name: String,
+    container: String,
+    kubeconfig: PathBuf,
+    node_image: String,
+    server_version: String,
+}
+
+fn state_path() -> PathBuf {
+    crate::paths::work_dir().join("cluster-up.json")
+}
+
+fn read_state() -> Option<State> {
+    let text = std::fs::read_to_string(state_path()).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+pub async fn run(cmd: ClusterCommand) -> Outcome {
+    match cmd {
+        ClusterCommand::Up(args) => up(args).await,
+        ClusterCommand::Down => down().await,
+        ClusterCommand::Status => status().await,
+    }
+}
+
+async fn up(args: UpArgs) -> Outcome {
+    if let Some(s) = read_state() {
+        eprintln!(
+            "note: a cluster from an earlier `cluster up` is recorded ({}); `podcheck cluster down` removes it",
+            s.name
+        );
+    }
+    let mut opts = ClusterOptions::from_env();
+    opts.kubeconfig = None;
+    opts.keep = true;
+    opts.node_image = args.node_image.or(opts.node_image);
+    opts.kubeconfig_out = args.kubeconfig_out;
+    let started = tokio::select! {
+        r = start(opts, !args.no_images) => r,
+        _ = tokio::signal::ctrl_c() => Err("interrupted".to_string()),
+    };
+    match started {
+        Ok(state) => {
+            eprintln!(
+                "cluster {} is up (Kubernetes {})",
+                state.name, state.server_version
+            );
+            eprintln!("remove it with: podcheck cluster down");
+            println!("export PODCHECK_KUBECONFIG={}", state.kubeconfig.display());
+            Outcome::Success
+        }
+        Err(e) => {
+            // Whatever this process started must not outlive a failed or interrupted `up`.
+            if let Ok(d) = docker::connect().await {
+                let _ = docker::remove_owned_by_this_process(&d).await;
+            }
+            eprintln!("error: {e}");
+            Outcome::BadInput
+        }
+    }
+}
+
+async fn start(opts: ClusterOptions, load_images: bool) -> Result<State, String> {
+    let cluster = cluster::acquire(&opts).await.map_err(|e| e.to_string())?;
+    if load_images {
+        let out = crate::image::default_out_dir();
+        let images = tokio::task::spawn_blocking(move || crate::image::build_all(&out))
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())?;
+        let archives: Vec<PathBuf> = images.iter().map(|i| i.archive.clone()).collect();
+        cluster
+            .load_images(&archives)
+            .await
+            .map_err(|e| e.to_string())?;
+        eprintln!("loaded {} fixture images", archives.len());
+    }
+    // Copy the node's kubectl now, once, instead of in every test process.
+    cluster.kubectl().await.map_err(|e| e.to_string())?;
+    let node = cluster
+        .nodes()
+        .first()
+        .ok_or("the cluster has no node container")?;
+    let state = State {
+        name: cluster.name().unwrap_or_default().to_string(),
+        container: node.id.clone(),
+        kubeconfig: std::fs::canonicalize(cluster.kubeconfig())
+            .unwrap_or_else(|_| cluster.kubeconfig().to_path_buf()),
+        node_image: cluster.info().node_image.clone().unwrap_or_default(),
+        server_version: cluster.info().server_version.clone(),
+    };
+    let path = state_path();
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    }
+    std::fs::write(&path, serde_json::to_vec_pretty(&state).unwrap_or_default())
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    cluster.shutdown().await; // keeps the node: it was started with keep
+    Ok(state)
+}
+
+async fn down() -> Outcome {
+    let Some(state) = read_state() else {
+        eprintln!("no cluster from `podcheck cluster up` is recorded; nothing to remove");
+        return Outcome::Success;
+    };
+    let d = match docker::connect().await {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Outcome::BadInput;
+        }
+    };
+    if let Err(e) = docker::remove(&d, &state.container).await {
+        // Already gone is fine: the goal is that it does not exist.
+        if !e.to_string().contains("No such container") {
+            eprintln!("error: removing {}: {e}", state.name);
+            return Outcome::Failed;
+        }
+    }
+    let _ = std::fs::remove_file(&state.kubeconfig);
+    let _ = std::fs::remove_file(state_path());
+    eprintln!("cluster {} removed", state.name);
+    Outcome::Success
+}
+
+async fn status() -> Outcome {
+    let Some(state) = read_state() else {
+        println!("no cluster from `podcheck cluster up`");
+        return Outcome::Failed;
+    };
+    println!("cluster:    {}", state.name);
+    println!("node image: {}", state.node_image);
+    println!("kubeconfig: {}", state.kubeconfig.display());
+    let kc = match cluster::kubeconfig::read(&state.kubeconfig) {
+        Ok(kc) => kc,
+        Err(e) => {
+            println!("state:      broken ({e})");
+            return Outcome::Failed;
+        }
+    };
+    match cluster::kubeconfig::connect(kc, None, &state.kubeconfig).await {
+        Ok((_, version)) => {
+            println!("state:      up, API server answers (Kubernetes {version})");
+            println!("export PODCHECK_KUBECONFIG={}", state.kubeconfig.display());
+            Outcome::Success
+        }
+        Err(e) => {
+            println!("state:      not answering ({e})");
+            Outcome::Failed
+        }
+    }
 }

@@ -1,7 +1,18 @@
 //! Where the cases run: a cluster that podcheck starts (the kind provider) or one it is given
 //! (the kubeconfig provider). Either way the rest of podcheck sees one [`Cluster`].
 
+pub mod docker;
+mod error;
+pub mod kind;
+pub mod kubeconfig;
+mod load;
+pub mod node;
+
 use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub use error::ClusterError;
+use node::NodeContainer;
 
 /// Which provider made a cluster; reported as a JUnit property.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,27 +40,17 @@ pub struct ClusterInfo {
     pub node_image: Option<String>,
 }
 
-/// A reachable cluster. For the kind provider it owns the node container: dropping the
-/// cluster removes it (unless the user asked to keep it).
+/// A reachable cluster. For the kind provider it owns the node container: [`Cluster::shutdown`]
+/// removes it (unless the user asked to keep it).
 pub struct Cluster {
     pub(crate) client: kube::Client,
     pub(crate) kubeconfig: PathBuf,
     pub(crate) info: ClusterInfo,
-}
-
-impl Cluster {
-    pub fn client(&self) -> kube::Client {
-        self.client.clone()
-    }
-
-    /// A kubeconfig file (mode 0600) that kubectl can use against this cluster.
-    pub fn kubeconfig(&self) -> &Path {
-        &self.kubeconfig
-    }
-
-    pub fn info(&self) -> &ClusterInfo {
-        &self.info
-    }
+    /// The kind node podcheck started, if it started one.
+    kind: Option<kind::KindCluster>,
+    /// Node containers podcheck can reach through Docker (its own, or a kind cluster's it was
+    /// given): what makes image loading and the node's own kubectl possible.
+    nodes: Vec<NodeContainer>,
 }
 
 /// How to get a cluster: from flags and the environment of the contract.
@@ -63,13 +64,8 @@ pub struct ClusterOptions {
     pub node_image: Option<String>,
     /// Keep a started node container when podcheck ends.
     pub keep: bool,
-}
-
-/// Everything that can go wrong getting or using a cluster.
-#[derive(Debug, thiserror::Error)]
-pub enum ClusterError {
-    #[error("{0}")]
-    Other(String),
+    /// Where to write the kubeconfig of a started cluster (`cluster up --kubeconfig-out`).
+    pub kubeconfig_out: Option<PathBuf>,
 }
 
 impl ClusterOptions {
@@ -85,35 +81,129 @@ impl ClusterOptions {
                 .ok()
                 .filter(|v| !v.is_empty()),
             keep: std::env::var("TESTCONTAINERS_COMMAND").is_ok_and(|v| v == "keep"),
+            kubeconfig_out: None,
         }
     }
 }
 
 /// Start a kind cluster, or connect to the one the options name.
-pub async fn acquire(_opts: &ClusterOptions) -> Result<Cluster, ClusterError> {
-    Err(ClusterError::Other("not implemented yet".into()))
+pub async fn acquire(opts: &ClusterOptions) -> Result<Cluster, ClusterError> {
+    match &opts.kubeconfig {
+        Some(path) => connect_existing(path, opts.context.as_deref()).await,
+        None => start_kind(opts).await,
+    }
+}
+
+async fn start_kind(opts: &ClusterOptions) -> Result<Cluster, ClusterError> {
+    let node_image = opts
+        .node_image
+        .clone()
+        .unwrap_or_else(|| kind::DEFAULT_NODE_IMAGE.to_string());
+    let kind = kind::create(&kind::KindOptions {
+        node_image: node_image.clone(),
+        keep: opts.keep,
+        kubeconfig_out: opts.kubeconfig_out.clone(),
+        ready_timeout: Duration::from_secs(240),
+    })
+    .await?;
+    Ok(Cluster {
+        client: kind.client.clone(),
+        kubeconfig: kind.kubeconfig.clone(),
+        info: ClusterInfo {
+            provider: ProviderKind::Kind,
+            server_version: kind.server_version.clone(),
+            node_image: Some(node_image),
+        },
+        nodes: vec![kind.node.clone()],
+        kind: Some(kind),
+    })
+}
+
+/// The kubeconfig provider: use the cluster as it is, start and delete nothing.
+async fn connect_existing(path: &Path, context: Option<&str>) -> Result<Cluster, ClusterError> {
+    let kc = kubeconfig::read(path)?;
+    let (client, server_version) = kubeconfig::connect(kc, context, path).await?;
+    // If the cluster's nodes are kind-style containers on this Docker engine (a cluster from
+    // `podcheck cluster up` or `kind create cluster`), podcheck can still load images into them.
+    let nodes = load::reachable_nodes(&client).await.unwrap_or_default();
+    let node_image = match nodes.first() {
+        Some(n) => load::node_image(n).await,
+        None => None,
+    };
+    Ok(Cluster {
+        client,
+        kubeconfig: path.to_path_buf(),
+        info: ClusterInfo {
+            provider: ProviderKind::Kubeconfig,
+            server_version,
+            node_image,
+        },
+        kind: None,
+        nodes,
+    })
 }
 
 impl Cluster {
+    pub fn client(&self) -> kube::Client {
+        self.client.clone()
+    }
+
+    /// A kubeconfig file (mode 0600) that kubectl can use against this cluster.
+    pub fn kubeconfig(&self) -> &Path {
+        &self.kubeconfig
+    }
+
+    pub fn info(&self) -> &ClusterInfo {
+        &self.info
+    }
+
+    /// The kind cluster's name, for clusters podcheck started.
+    pub fn name(&self) -> Option<&str> {
+        self.kind.as_ref().map(|k| k.name.as_str())
+    }
+
+    /// The node containers podcheck can reach (empty for clusters elsewhere).
+    pub fn nodes(&self) -> &[NodeContainer] {
+        &self.nodes
+    }
+
     /// Make image archives (OCI or docker-save tars) available to the cluster's nodes.
     /// Only possible where podcheck can reach the nodes (kind-style node containers);
     /// elsewhere this is an error naming why.
-    pub async fn load_images(&self, _archives: &[PathBuf]) -> Result<(), ClusterError> {
-        Err(ClusterError::Other("not implemented yet".into()))
+    pub async fn load_images(&self, archives: &[PathBuf]) -> Result<(), ClusterError> {
+        if self.nodes.is_empty() {
+            return Err(ClusterError::CannotLoadImages);
+        }
+        for node in &self.nodes {
+            for archive in archives {
+                load::import_archive(node, archive).await?;
+            }
+        }
+        Ok(())
     }
 
     /// Whether [`Cluster::load_images`] can work here.
     pub fn can_load_images(&self) -> bool {
-        false
+        !self.nodes.is_empty()
     }
 
     /// The kubectl to run against this cluster: for kind-style nodes the node's own kubectl,
     /// copied out once so client and server versions match; otherwise `PODCHECK_KUBECTL`
     /// or `kubectl` on PATH.
     pub async fn kubectl(&self) -> Result<PathBuf, ClusterError> {
-        Err(ClusterError::Other("not implemented yet".into()))
+        if let Some(path) = std::env::var_os("PODCHECK_KUBECTL").filter(|p| !p.is_empty()) {
+            return Ok(PathBuf::from(path));
+        }
+        match self.nodes.first() {
+            Some(node) => load::copy_kubectl(node, &self.info.server_version).await,
+            None => Ok(PathBuf::from("kubectl")),
+        }
     }
 
     /// Remove what podcheck started for this cluster (nothing for the kubeconfig provider).
-    pub async fn shutdown(self) {}
+    pub async fn shutdown(self) {
+        if let Some(kind) = self.kind {
+            kind.shutdown().await;
+        }
+    }
 }

@@ -1,0 +1,15 @@
+// Command etcd is the etcd server, built from the Go module proxy.
+//
+// etcd's server module carries replace directives, so `go install` refuses it; this wrapper
+// module pins the published versions of its sibling modules instead and calls the real main.
+package main
+
+import (
+	"os"
+
+	"go.etcd.io/etcd/server/v3/etcdmain"
+)
+
+func main() {
+	etcdmain.Main(os.Args)
+}

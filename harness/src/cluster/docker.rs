@@ -1,0 +1,139 @@
+//! The Docker engine, as the kind provider needs it: reachability with a clear error, the node
+//! image (present, or pulled where a registry answers), and finding node containers by label.
+
+use std::collections::HashMap;
+
+use futures::StreamExt;
+use testcontainers::bollard::{
+    Docker,
+    query_parameters::{CreateImageOptionsBuilder, ListContainersOptions, RemoveContainerOptions},
+};
+
+use super::error::ClusterError;
+
+/// Labels kind puts on its node containers; podcheck sets them too, so `kind get clusters`,
+/// `kind load` and podcheck's own discovery see the same thing.
+pub const KIND_CLUSTER_LABEL: &str = "io.x-k8s.kind.cluster";
+pub const KIND_ROLE_LABEL: &str = "io.x-k8s.kind.role";
+/// Marks containers podcheck created, with the process that owns them; a container whose
+/// owner is gone and that was not kept is a leftover of a killed run.
+pub const OWNER_PID_LABEL: &str = "io.podcheck.owner-pid";
+pub const KEEP_LABEL: &str = "io.podcheck.keep";
+
+/// Connect and ping, so that a missing engine is reported before anything else happens.
+pub async fn connect() -> Result<Docker, ClusterError> {
+    let docker = Docker::connect_with_defaults().map_err(|e| ClusterError::DockerUnavailable {
+        detail: e.to_string(),
+    })?;
+    docker
+        .ping()
+        .await
+        .map_err(|e| ClusterError::DockerUnavailable {
+            detail: e.to_string(),
+        })?;
+    Ok(docker)
+}
+
+/// Make sure the node image is present: use it if it is, pull it if a registry answers, and
+/// otherwise say how to build the offline one.
+pub async fn ensure_image(docker: &Docker, image: &str) -> Result<(), ClusterError> {
+    if docker.inspect_image(image).await.is_ok() {
+        return Ok(());
+    }
+    tracing::info!("pulling node image {image}");
+    let opts = CreateImageOptionsBuilder::new().from_image(image).build();
+    let mut pull = docker.create_image(Some(opts), None, None);
+    while let Some(item) = pull.next().await {
+        if let Err(e) = item {
+            return Err(ClusterError::NodeImageMissing {
+                image: image.to_string(),
+                detail: e.to_string(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// A node container found by its labels.
+#[derive(Debug, Clone)]
+pub struct FoundContainer {
+    pub id: String,
+    /// Name without Docker's leading slash; kind names nodes after their hostnames.
+    pub name: String,
+    pub labels: HashMap<String, String>,
+}
+
+/// Running containers carrying `label` (a key, or `key=value`).
+pub async fn containers_with_label(
+    docker: &Docker,
+    label: &str,
+) -> Result<Vec<FoundContainer>, ClusterError> {
+    let filters = HashMap::from([("label".to_string(), vec![label.to_string()])]);
+    let list = docker
+        .list_containers(Some(ListContainersOptions {
+            all: true,
+            filters: Some(filters),
+            ..Default::default()
+        }))
+        .await
+        .map_err(ClusterError::docker)?;
+    Ok(list
+        .into_iter()
+        .filter_map(|c| {
+            let name = c.names?.first()?.trim_start_matches('/').to_string();
+            Some(FoundContainer {
+                id: c.id?,
+                name,
+                labels: c.labels.unwrap_or_default(),
+            })
+        })
+        .collect())
+}
+
+/// Remove a container and its anonymous volumes (the node's /var).
+pub async fn remove(docker: &Docker, id: &str) -> Result<(), ClusterError> {
+    docker
+        .remove_container(
+            id,
+            Some(RemoveContainerOptions {
+                force: true,
+                v: true,
+                ..Default::default()
+            }),
+        )
+        .await
+        .map_err(ClusterError::docker)
+}
+
+/// Remove node containers left by podcheck processes that were killed before they could clean
+/// up (SIGKILL, a crashed CI job), unless they were started to be kept.
+pub async fn reap_leftovers(docker: &Docker) -> Result<(), ClusterError> {
+    for c in containers_with_label(docker, OWNER_PID_LABEL).await? {
+        if c.labels.get(KEEP_LABEL).is_some_and(|v| v == "true") {
+            continue;
+        }
+        let owner_alive = c
+            .labels
+            .get(OWNER_PID_LABEL)
+            .and_then(|p| p.parse::<u32>().ok())
+            .is_some_and(|pid| std::path::Path::new(&format!("/proc/{pid}")).exists());
+        if !owner_alive {
+            tracing::info!(
+                "removing leftover node container {} of a killed run",
+                c.name
+            );
+            remove(docker, &c.id).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Remove every node container this process created: what an interrupted start leaves.
+pub async fn remove_owned_by_this_process(docker: &Docker) -> Result<(), ClusterError> {
+    let label = format!("{OWNER_PID_LABEL}={}", std::process::id());
+    for c in containers_with_label(docker, &label).await? {
+        tracing::info!("removing node container {}", c.name);
+        remove(docker, &c.id).await?;
+    }
+    Ok(())
+}
