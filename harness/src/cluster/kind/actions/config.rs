@@ -93,7 +93,7 @@ evictionHard:
         version = d.kubernetes_version,
         cluster = d.cluster_name,
         node = d.node_name,
-        cm_args = args(beta4, "  ", &[("enable-hostpath-provisioner", "true")]),
+        cm_args = args(beta4, "    ", &[("enable-hostpath-provisioner", "true")]),
         pods = d.pod_subnet,
         services = d.service_subnet,
         ip = d.node_ip,
