@@ -177,6 +177,47 @@ impl Exec {
     }
 }
 
+/// Play the terminal for an interactive program: type the input once it has shown its first
+/// output (a shell's prompt; what is typed earlier can be lost when the terminal attaches),
+/// answer cursor-position queries (`ESC[6n`, which busybox's line editor sends at each
+/// prompt) as a terminal would, and keep the input open until the program ends: an end of
+/// input would make a shell exit before it ran anything.
+async fn terminal(
+    out: Option<tokio::io::ReadHalf<tokio::io::SimplexStream>>,
+    input: Option<tokio::io::WriteHalf<tokio::io::SimplexStream>>,
+    data: Option<String>,
+) -> String {
+    const DSR: &[u8] = b"\x1b[6n";
+    let (Some(mut out), mut input) = (out, input) else {
+        return String::new();
+    };
+    let mut seen = Vec::new();
+    let mut pending = data;
+    let mut chunk = [0u8; 4096];
+    loop {
+        let n = match out.read(&mut chunk).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        let start = seen.len().saturating_sub(DSR.len() - 1);
+        seen.extend_from_slice(&chunk[..n]);
+        if let Some(w) = input.as_mut() {
+            let queries = seen[start..]
+                .windows(DSR.len())
+                .filter(|w| *w == DSR)
+                .count();
+            for _ in 0..queries {
+                let _ = w.write_all(b"\x1b[1;1R").await;
+            }
+            if let Some(d) = pending.take() {
+                let _ = w.write_all(d.as_bytes()).await;
+            }
+        }
+    }
+    drop(input);
+    String::from_utf8_lossy(&seen).into_owned()
+}
+
 /// Exec through the API server and collect everything.
 pub async fn exec_api(
     api: &Api<Pod>,
@@ -197,12 +238,6 @@ pub async fn exec_api(
     };
     let mut proc = api.exec(pod, argv, &ap).await?;
     let status = proc.take_status();
-    if let (Some(data), Some(mut w)) = (stdin, proc.stdin()) {
-        tokio::spawn(async move {
-            let _ = w.write_all(data.as_bytes()).await;
-            let _ = w.shutdown().await;
-        });
-    }
     let read = |r: Option<tokio::io::ReadHalf<tokio::io::SimplexStream>>| async move {
         let mut buf = Vec::new();
         if let Some(mut r) = r {
@@ -210,7 +245,20 @@ pub async fn exec_api(
         }
         String::from_utf8_lossy(&buf).into_owned()
     };
-    let (stdout, mut stderr) = tokio::join!(read(proc.stdout()), read(proc.stderr()));
+    let (stdout, mut stderr) = if tty {
+        (
+            terminal(proc.stdout(), proc.stdin(), stdin).await,
+            String::new(),
+        )
+    } else {
+        if let (Some(data), Some(mut w)) = (stdin, proc.stdin()) {
+            tokio::spawn(async move {
+                let _ = w.write_all(data.as_bytes()).await;
+                let _ = w.shutdown().await;
+            });
+        }
+        tokio::join!(read(proc.stdout()), read(proc.stderr()))
+    };
     let status = match status {
         Some(s) => s.await,
         None => None,

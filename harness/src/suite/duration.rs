@@ -94,7 +94,10 @@ mod tests {
     #[case("500ms", 500)]
     #[case(" 1h ", 3_600_000)]
     fn parses_the_usual_spellings(#[case] text: &str, #[case] millis: u64) {
-        assert_eq!(text.parse::<Dur>().unwrap(), Dur(Duration::from_millis(millis)));
+        assert_eq!(
+            text.parse::<Dur>().unwrap(),
+            Dur(Duration::from_millis(millis))
+        );
     }
 
     #[test]

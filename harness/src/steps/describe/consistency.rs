@@ -86,7 +86,7 @@ fn show_set(s: &BTreeSet<String>) -> String {
     }
 }
 
-fn ports(c: &Container, host: bool) -> String {
+fn ports(c: &Container, host: bool, named: bool) -> String {
     let ps: Vec<String> = c
         .ports
         .iter()
@@ -97,7 +97,13 @@ fn ports(c: &Container, host: bool) -> String {
             } else {
                 p.container_port
             };
-            format!("{n}/{}", p.protocol.as_deref().unwrap_or("TCP"))
+            let name = p
+                .name
+                .as_deref()
+                .filter(|n| named && !n.is_empty())
+                .map(|n| format!(" ({n})"))
+                .unwrap_or_default();
+            format!("{n}/{}{name}", p.protocol.as_deref().unwrap_or("TCP"))
         })
         .collect();
     if ps.is_empty() {
@@ -155,8 +161,18 @@ fn container(cmp: &mut Cmp<'_>, section: &str, c: &Container, st: Option<&Contai
     } else {
         ("Port", "Host Port")
     };
-    cmp.eq(&path, node, pk, ports(c, false));
-    cmp.eq(&path, node, hk, ports(c, true));
+    for (key, host) in [(pk, false), (hk, true)] {
+        // kubectl >= 1.37 names the port (`8080/TCP (http)`), older ones do not.
+        let (named, bare) = (ports(c, host, true), ports(c, host, false));
+        let actual = node.and_then(|n| n.value_of(key));
+        if actual.as_deref() != Some(named.as_str()) && actual.as_deref() != Some(bare.as_str()) {
+            cmp.diffs.push(Diff {
+                path: join(&path, key),
+                expected: named,
+                actual: actual.unwrap_or_else(|| "(missing)".into()),
+            });
+        }
+    }
     let Some(st) = st else { return };
     if let Some(id) = &st.container_id {
         cmp.eq(&path, node, "Container ID", id.clone());
@@ -414,9 +430,15 @@ pub fn pod(root: &Node, pod: &Pod, events: &[Event]) -> Vec<Diff> {
                 t.cell(row, "Message").unwrap_or(""),
             );
             let known = events.iter().any(|e| {
+                let m = e.message.as_deref().unwrap_or("").trim();
+                // kubectl >= 1.37 prefixes the message with the object's field path:
+                // `spec.containers{kuard}: Container started`.
+                let prefixed = e.involved_object.field_path.as_deref().is_some_and(|f| {
+                    msg.strip_prefix(f).and_then(|r| r.strip_prefix(": ")) == Some(m)
+                });
                 e.type_.as_deref() == Some(ty)
                     && e.reason.as_deref() == Some(reason)
-                    && e.message.as_deref().map(str::trim) == Some(msg)
+                    && (msg == m || prefixed)
             });
             if !known {
                 cmp.diffs.push(Diff {
@@ -509,6 +531,41 @@ mod tests {
             .map(|d| d.path)
             .collect();
         assert_eq!(paths, vec!["Labels", "Conditions", "Tolerations"]);
+    }
+
+    /// Captured from a real kind cluster (Kubernetes and kubectl 1.37.2): `kubectl describe
+    /// pod kuard`, the pod and the namespace's events, taken one after the other.
+    #[test]
+    fn a_real_describe_is_consistent_with_its_pod() {
+        let doc = parse(include_str!("testdata/real-1.37-describe.txt")).remove(0);
+        let pod: Pod = serde_json::from_str(include_str!("testdata/real-1.37-pod.json")).unwrap();
+        // `kubectl get events -o json` writes a plain `List`.
+        let list: serde_json::Value =
+            serde_json::from_str(include_str!("testdata/real-1.37-events.json")).unwrap();
+        let events: Vec<Event> = serde_json::from_value(list["items"].clone()).unwrap();
+        assert_eq!(super::pod(&doc, &pod, &events), Vec::<Diff>::new());
+        assert_eq!(
+            doc.find("Containers.kuard.Port").unwrap().text(),
+            "8080/TCP (http)"
+        );
+        assert_eq!(
+            doc.find("Events.Started").unwrap().text(),
+            "Normal 1s kubelet spec.containers{kuard}: Container started"
+        );
+    }
+
+    #[test]
+    fn ports_compare_with_or_without_their_name() {
+        let (doc, pod, events) = fixtures();
+        // The hand-written capture shows `8080/TCP (http)`; older kubectl shows `8080/TCP`.
+        let old = include_str!("testdata/kuard-describe.txt").replace(" (http)", "");
+        let old_doc = parse(&old).remove(0);
+        assert_eq!(pod_diffs(&doc, &pod, &events), Vec::<Diff>::new());
+        assert_eq!(pod_diffs(&old_doc, &pod, &events), Vec::<Diff>::new());
+        let wrong = include_str!("testdata/kuard-describe.txt")
+            .replace("8080/TCP (http)", "8081/TCP (http)");
+        let d = pod_diffs(&parse(&wrong).remove(0), &pod, &events);
+        assert_eq!(d[0].path, "Containers.kuard.Port");
     }
 
     #[test]

@@ -358,8 +358,8 @@ mod tests {
         let d = doc();
         let c = d.find("Containers.kuard").unwrap();
         let Found::Node(c) = c else { panic!() };
-        assert_eq!(c.value_of("Port").unwrap(), "8080/TCP");
-        assert_eq!(c.value_of("Host Port").unwrap(), "0/TCP");
+        assert_eq!(c.value_of("Port").unwrap(), "8080/TCP (http)");
+        assert_eq!(c.value_of("Host Port").unwrap(), "0/TCP (http)");
         assert_eq!(c.child("State").unwrap().first(), "Running");
         assert_eq!(
             c.child("State").unwrap().value_of("Started").unwrap(),
