@@ -87,8 +87,10 @@ async fn up(args: UpArgs) -> Outcome {
         }
         Err(e) => {
             // Whatever this process started must not outlive a failed or interrupted `up`.
-            if let Ok(d) = docker::connect().await {
-                let _ = docker::remove_owned_by_this_process(&d).await;
+            if let Ok(d) = docker::connect().await
+                && let Err(cleanup) = docker::remove_owned_by_this_process(&d).await
+            {
+                eprintln!("error: {cleanup}");
             }
             eprintln!("error: {e}");
             Outcome::BadInput

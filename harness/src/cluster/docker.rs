@@ -129,11 +129,29 @@ pub async fn reap_leftovers(docker: &Docker) -> Result<(), ClusterError> {
 }
 
 /// Remove every node container this process created: what an interrupted start leaves.
+/// Waits until they are gone: a start that was cut short may itself be removing the
+/// container already, and Docker refuses a second removal while one is in progress.
 pub async fn remove_owned_by_this_process(docker: &Docker) -> Result<(), ClusterError> {
     let label = format!("{OWNER_PID_LABEL}={}", std::process::id());
-    for c in containers_with_label(docker, &label).await? {
-        tracing::info!("removing node container {}", c.name);
-        remove(docker, &c.id).await?;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let left = containers_with_label(docker, &label).await?;
+        if left.is_empty() {
+            return Ok(());
+        }
+        if std::time::Instant::now() > deadline {
+            let names: Vec<_> = left.iter().map(|c| c.name.as_str()).collect();
+            return Err(ClusterError::Docker(format!(
+                "could not remove node container(s) {}",
+                names.join(", ")
+            )));
+        }
+        for c in &left {
+            tracing::info!("removing node container {}", c.name);
+            if let Err(e) = remove(docker, &c.id).await {
+                tracing::debug!("removing {}: {e}", c.name);
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
-    Ok(())
 }

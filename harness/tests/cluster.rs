@@ -1,0 +1,318 @@
+//! End-to-end tests of the kind provider against a real cluster: podcheck starts a node from
+//! the offline image (`PODCHECK_NODE_IMAGE`), and the checks go through the real API server,
+//! kubelet and containerd. Afterwards no container may be left: after a normal end, after a
+//! panic, after Ctrl-C.
+//!
+//! These tests start their own clusters (they test the starting), one after the other.
+//! `PODCHECK_E2E=0` skips them, as it skips the suite cases.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use futures::{StreamExt, TryStreamExt};
+use k8s_openapi::api::core::v1::{Namespace, Node, Pod, Service};
+use k8s_openapi::api::discovery::v1::EndpointSlice;
+use kube::api::{Api, AttachParams, ListParams, LogParams, PostParams};
+use kube::runtime::wait::await_condition;
+use podcheck::cluster::{self, Cluster, ClusterOptions, docker};
+use serde_json::json;
+
+/// One test at a time: each starts a node, and two nodes at once would halve the machine.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+fn e2e_disabled() -> bool {
+    std::env::var("PODCHECK_E2E").is_ok_and(|v| v == "0")
+}
+
+fn kind_options() -> ClusterOptions {
+    ClusterOptions {
+        kubeconfig: None,
+        ..ClusterOptions::from_env()
+    }
+}
+
+async fn container_exists(id: &str) -> bool {
+    let d = docker::connect().await.expect("docker");
+    docker::containers_with_label(&d, docker::KIND_CLUSTER_LABEL)
+        .await
+        .expect("list containers")
+        .iter()
+        .any(|c| c.id == id)
+}
+
+async fn within<T>(what: &str, secs: u64, f: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(Duration::from_secs(secs), f)
+        .await
+        .unwrap_or_else(|_| panic!("{what}: not within {secs} s"))
+}
+
+fn kuard_image() -> podcheck::image::FixtureImage {
+    let out = podcheck::image::default_out_dir();
+    let images = podcheck::image::build_all(&out).expect("fixture images");
+    images
+        .into_iter()
+        .find(|i| i.name == "kuard")
+        .expect("kuard image")
+}
+
+fn pod_ready(pod: Option<&Pod>) -> bool {
+    pod.and_then(|p| p.status.as_ref())
+        .and_then(|s| s.conditions.as_ref())
+        .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn kind_cluster_runs_real_workloads_and_is_removed_after() {
+    if e2e_disabled() {
+        return;
+    }
+    let _serial = SERIAL.lock().await;
+    let cluster = cluster::acquire(&kind_options())
+        .await
+        .expect("a kind cluster");
+    let id = cluster.nodes()[0].id.clone();
+    check_cluster(&cluster).await;
+    cluster.shutdown().await;
+    assert!(
+        !container_exists(&id).await,
+        "node container {id} still exists after shutdown"
+    );
+}
+
+async fn check_cluster(cluster: &Cluster) {
+    let client = cluster.client();
+
+    // The node is Ready.
+    let nodes = Api::<Node>::all(client.clone())
+        .list(&ListParams::default())
+        .await
+        .unwrap();
+    assert_eq!(nodes.items.len(), 1, "one node");
+    let ready = nodes.items[0]
+        .status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .and_then(|cs| cs.iter().find(|c| c.type_ == "Ready"))
+        .map(|c| c.status.clone());
+    assert_eq!(ready.as_deref(), Some("True"), "node Ready condition");
+
+    // The control plane, kube-proxy and CoreDNS run as pods.
+    let pods = Api::<Pod>::namespaced(client.clone(), "kube-system")
+        .list(&ListParams::default())
+        .await
+        .unwrap();
+    let running: Vec<String> = pods
+        .items
+        .iter()
+        .filter(|p| p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running"))
+        .filter_map(|p| p.metadata.name.clone())
+        .collect();
+    for component in [
+        "kube-apiserver-",
+        "kube-controller-manager-",
+        "kube-scheduler-",
+        "etcd-",
+        "kube-proxy-",
+        "coredns-",
+    ] {
+        assert!(
+            running.iter().any(|n| n.starts_with(component)),
+            "no Running pod {component}* in kube-system; running: {running:?}"
+        );
+    }
+
+    // A pod from a locally built image, loaded into the node, reaches Running.
+    let kuard = tokio::task::spawn_blocking(kuard_image).await.unwrap();
+    let image = kuard.reference.clone();
+    cluster
+        .load_images(std::slice::from_ref(&kuard.archive))
+        .await
+        .expect("load the kuard image");
+    let ns = "podcheck-cluster-e2e";
+    let namespaces = Api::<Namespace>::all(client.clone());
+    namespaces
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({"metadata": {"name": ns}})).unwrap(),
+        )
+        .await
+        .unwrap();
+    let pods = Api::<Pod>::namespaced(client.clone(), ns);
+    let pod: Pod = serde_json::from_value(json!({
+        "metadata": {"name": "kuard", "labels": {"app": "kuard"}},
+        "spec": {"containers": [{
+            "name": "kuard", "image": image,
+            "ports": [{"containerPort": 8080, "name": "http"}],
+            "readinessProbe": {"httpGet": {"path": "/ready", "port": 8080}, "periodSeconds": 1}
+        }]}
+    }))
+    .unwrap();
+    pods.create(&PostParams::default(), &pod).await.unwrap();
+    // Ready means kuard answered its readiness probe, so it has logged its start-up.
+    within(
+        "pod Ready",
+        60,
+        await_condition(pods.clone(), "kuard", pod_ready),
+    )
+    .await
+    .unwrap();
+
+    // Its logs come back.
+    let logs = pods.logs("kuard", &LogParams::default()).await.unwrap();
+    assert!(logs.contains("Serving on HTTP on"), "logs: {logs}");
+
+    // exec returns stdout and the exit code.
+    let mut proc = pods
+        .exec(
+            "kuard",
+            ["ash", "-c", "echo from-exec; exit 3"],
+            &AttachParams::default().stderr(false),
+        )
+        .await
+        .unwrap();
+    let stdout = tokio_util::io::ReaderStream::new(proc.stdout().unwrap())
+        .map(|c| c.map(|b| b.to_vec()))
+        .try_concat()
+        .await
+        .unwrap();
+    let status = proc.take_status().unwrap().await.unwrap();
+    proc.join().await.unwrap();
+    assert_eq!(String::from_utf8_lossy(&stdout).trim(), "from-exec");
+    let code = status
+        .details
+        .and_then(|d| d.causes)
+        .and_then(|cs| {
+            cs.into_iter()
+                .find(|c| c.reason.as_deref() == Some("ExitCode"))
+        })
+        .and_then(|c| c.message);
+    assert_eq!(code.as_deref(), Some("3"), "exit code from exec status");
+
+    // A Service gets an EndpointSlice with the pod's address, ready.
+    let pod_ip = pods
+        .get("kuard")
+        .await
+        .unwrap()
+        .status
+        .unwrap()
+        .pod_ip
+        .unwrap();
+    let svc: Service = serde_json::from_value(json!({
+        "metadata": {"name": "kuard"},
+        "spec": {"selector": {"app": "kuard"}, "ports": [{"port": 8080, "targetPort": 8080}]}
+    }))
+    .unwrap();
+    Api::<Service>::namespaced(client.clone(), ns)
+        .create(&PostParams::default(), &svc)
+        .await
+        .unwrap();
+    let slices = Api::<EndpointSlice>::namespaced(client.clone(), ns);
+    let lp = kube::runtime::watcher::Config::default().labels("kubernetes.io/service-name=kuard");
+    let found = within("EndpointSlice with the pod's ready address", 60, async {
+        let mut stream = kube::runtime::watcher(slices, lp).boxed();
+        let mut seen = BTreeMap::new();
+        while let Some(ev) = stream.try_next().await.unwrap() {
+            if let kube::runtime::watcher::Event::Apply(s)
+            | kube::runtime::watcher::Event::InitApply(s) = ev
+            {
+                for e in s.endpoints.into_iter().flatten() {
+                    let ready = e.conditions.and_then(|c| c.ready).unwrap_or(false);
+                    for a in e.addresses {
+                        seen.insert(a, ready);
+                    }
+                }
+                if seen.get(&pod_ip) == Some(&true) {
+                    return seen;
+                }
+            }
+        }
+        seen
+    })
+    .await;
+    assert_eq!(found.get(&pod_ip), Some(&true), "endpoints: {found:?}");
+}
+
+/// The child half of the panic test: start a cluster, record the node, panic.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "run by node_container_is_removed_when_a_test_panics in a child process"]
+async fn child_panics_holding_a_cluster() {
+    let record = std::env::var("PODCHECK_CHILD_RECORD").expect("run by the panic test");
+    let cluster = cluster::acquire(&kind_options())
+        .await
+        .expect("a kind cluster");
+    std::fs::write(&record, &cluster.nodes()[0].id).unwrap();
+    panic!("deliberate panic while the cluster is up");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn node_container_is_removed_when_a_test_panics() {
+    if e2e_disabled() {
+        return;
+    }
+    let _serial = SERIAL.lock().await;
+    let record = tempfile::NamedTempFile::new().unwrap();
+    let out = tokio::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "child_panics_holding_a_cluster",
+            "--ignored",
+            "--nocapture",
+        ])
+        .env("PODCHECK_CHILD_RECORD", record.path())
+        .output()
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "the child must fail");
+    assert!(
+        stderr.contains("deliberate panic"),
+        "the child must fail by panicking, not before: {stderr}"
+    );
+    let id = std::fs::read_to_string(record.path()).unwrap();
+    assert!(!id.is_empty(), "the child recorded no node");
+    assert!(
+        !container_exists(&id).await,
+        "node container {id} survived the panic"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn interrupted_cluster_up_removes_its_node() {
+    if e2e_disabled() {
+        return;
+    }
+    let _serial = SERIAL.lock().await;
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_podcheck"))
+        .args(["cluster", "up", "--no-images"])
+        .env("PODCHECK_KUBECONFIG", "")
+        .spawn()
+        .unwrap();
+    let pid = child.id().unwrap();
+    let d = docker::connect().await.unwrap();
+    let label = format!("{}={pid}", docker::OWNER_PID_LABEL);
+    // Interrupt once the node container exists, in the middle of the bootstrap.
+    within("the node container of `cluster up`", 60, async {
+        while docker::containers_with_label(&d, &label)
+            .await
+            .unwrap()
+            .is_empty()
+        {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    })
+    .await;
+    let killed = std::process::Command::new("kill")
+        .args(["-INT", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = within("cluster up to exit after Ctrl-C", 60, child.wait())
+        .await
+        .unwrap();
+    assert!(
+        !status.success(),
+        "an interrupted `cluster up` must not report success"
+    );
+    let left = docker::containers_with_label(&d, &label).await.unwrap();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
