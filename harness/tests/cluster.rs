@@ -316,3 +316,40 @@ async fn interrupted_cluster_up_removes_its_node() {
     let left = docker::containers_with_label(&d, &label).await.unwrap();
     assert!(left.is_empty(), "left behind: {left:?}");
 }
+
+/// `podcheck cluster up` with `env`, for the bad-input checks: exit code and stderr.
+async fn cluster_up_with(args: &[&str], env: &[(&str, &str)]) -> (i32, String) {
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_podcheck"))
+        .args(["cluster", "up", "--no-images"])
+        .args(args)
+        .env("PODCHECK_KUBECONFIG", "")
+        .envs(env.iter().copied())
+        .output()
+        .await
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn without_docker_the_error_says_so_and_how_to_start_one() {
+    let (code, stderr) =
+        cluster_up_with(&[], &[("DOCKER_HOST", "unix:///nonexistent/docker.sock")]).await;
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("no Docker engine answers"), "{stderr}");
+    assert!(stderr.contains("docker-up"), "{stderr}");
+}
+
+#[tokio::test]
+async fn a_missing_node_image_is_named_with_the_offline_build_command() {
+    if e2e_disabled() {
+        return;
+    }
+    let image = "podcheck.local/no-such-node:v0.0.0";
+    let (code, stderr) = cluster_up_with(&["--node-image", image], &[]).await;
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains(image), "{stderr}");
+    assert!(stderr.contains("ci/node-image/build"), "{stderr}");
+}
