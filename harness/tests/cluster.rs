@@ -353,3 +353,70 @@ async fn a_missing_node_image_is_named_with_the_offline_build_command() {
     assert!(stderr.contains(image), "{stderr}");
     assert!(stderr.contains("ci/node-image/build"), "{stderr}");
 }
+
+/// nextest has no teardown: its setup script ties the cluster to nextest's life instead.
+#[tokio::test(flavor = "multi_thread")]
+async fn cluster_up_tied_to_a_process_goes_when_that_process_exits() {
+    if e2e_disabled() {
+        return;
+    }
+    let _serial = SERIAL.lock().await;
+    let mut owner = tokio::process::Command::new("sleep")
+        .arg("600")
+        .spawn()
+        .unwrap();
+    let owner_pid = owner.id().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("tied.kubeconfig");
+    let (code, stderr) = cluster_up_with(
+        &[
+            "--remove-after-pid",
+            &owner_pid,
+            "--kubeconfig-out",
+            kubeconfig.to_str().unwrap(),
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(code, 0, "{stderr}");
+    let kc = cluster::kubeconfig::read(&kubeconfig).expect("kubeconfig written");
+    let server = kc.clusters[0]
+        .cluster
+        .as_ref()
+        .unwrap()
+        .server
+        .clone()
+        .unwrap();
+    let d = docker::connect().await.unwrap();
+    let name = stderr
+        .split_whitespace()
+        .skip_while(|w| *w != "cluster")
+        .nth(1)
+        .expect("the cluster's name in the output")
+        .to_string();
+    let label = format!("{}={name}", docker::KIND_CLUSTER_LABEL);
+    assert_eq!(
+        docker::containers_with_label(&d, &label)
+            .await
+            .unwrap()
+            .len(),
+        1,
+        "node of {name} ({server}) while its owner lives"
+    );
+    owner.kill().await.unwrap();
+    owner.wait().await.unwrap();
+    within("the node to go after its owner exited", 30, async {
+        while !docker::containers_with_label(&d, &label)
+            .await
+            .unwrap()
+            .is_empty()
+        {
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    })
+    .await;
+    assert!(
+        !kubeconfig.exists(),
+        "the kubeconfig of a removed cluster is removed too"
+    );
+}

@@ -2,8 +2,8 @@
 # nextest setup script (see .config/nextest.toml): one cluster for every test process.
 # Starts a kind cluster with `podcheck cluster up`, unless PODCHECK_KUBECONFIG already names
 # one, and exports it (and that the offline fixture images are in its nodes) to the tests
-# through the file nextest gives in $NEXTEST_ENV. The cluster outlives the run:
-# `podcheck cluster down` removes it.
+# through the file nextest gives in $NEXTEST_ENV. nextest has no teardown scripts: the
+# cluster is removed when nextest (this script's parent) exits.
 set -euo pipefail
 
 if [[ -n "${PODCHECK_KUBECONFIG:-}" ]]; then
@@ -15,7 +15,7 @@ root="$(cd "$(dirname "$0")/../.." && pwd)"
 kubeconfig="${root}/target/podcheck/nextest.kubeconfig"
 mkdir -p "$(dirname "${kubeconfig}")"
 cargo run --quiet --manifest-path "${root}/Cargo.toml" -p podcheck --bin podcheck -- \
-    cluster up --kubeconfig-out "${kubeconfig}" >&2
+    cluster up --kubeconfig-out "${kubeconfig}" --remove-after-pid "${PPID}" >&2
 {
     echo "PODCHECK_KUBECONFIG=${kubeconfig}"
     # `cluster up` loads podcheck's offline images into the node.

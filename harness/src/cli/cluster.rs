@@ -17,6 +17,19 @@ pub enum ClusterCommand {
     Down,
     /// Show the cluster `up` started and whether it answers.
     Status,
+    /// Remove a node container once a process has exited (started by `up --remove-after-pid`).
+    #[command(hide = true)]
+    Watch(WatchArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct WatchArgs {
+    #[arg(long)]
+    pub pid: u32,
+    #[arg(long)]
+    pub container: String,
+    #[arg(long)]
+    pub kubeconfig: PathBuf,
 }
 
 #[derive(Debug, clap::Args)]
@@ -30,6 +43,10 @@ pub struct UpArgs {
     /// Do not build and load podcheck's offline fixture images.
     #[arg(long)]
     pub no_images: bool,
+    /// Remove the cluster when this process exits, instead of keeping it until `down`
+    /// (the nextest setup script passes nextest's PID: nextest has no teardown scripts).
+    #[arg(long, value_name = "PID")]
+    pub remove_after_pid: Option<u32>,
 }
 
 /// What `up` made, for `down` and `status`.
@@ -56,6 +73,7 @@ pub async fn run(cmd: ClusterCommand) -> Outcome {
         ClusterCommand::Up(args) => up(args).await,
         ClusterCommand::Down => down().await,
         ClusterCommand::Status => status().await,
+        ClusterCommand::Watch(args) => watch(args).await,
     }
 }
 
@@ -81,7 +99,16 @@ async fn up(args: UpArgs) -> Outcome {
                 "cluster {} is up (Kubernetes {})",
                 state.name, state.server_version
             );
-            eprintln!("remove it with: podcheck cluster down");
+            match args.remove_after_pid {
+                Some(pid) => {
+                    if let Err(e) = spawn_watcher(pid, &state) {
+                        eprintln!("error: cannot start the watcher that removes the cluster: {e}");
+                        return Outcome::Failed;
+                    }
+                    eprintln!("it is removed when process {pid} exits");
+                }
+                None => eprintln!("remove it with: podcheck cluster down"),
+            }
             println!("export PODCHECK_KUBECONFIG={}", state.kubeconfig.display());
             Outcome::Success
         }
@@ -135,6 +162,52 @@ async fn start(opts: ClusterOptions, load_images: bool) -> Result<State, String>
         .map_err(|e| format!("{}: {e}", path.display()))?;
     cluster.shutdown().await; // keeps the node: it was started with keep
     Ok(state)
+}
+
+/// A detached `podcheck cluster watch`: in its own process group, so that a Ctrl-C sent to
+/// the owner's terminal does not kill it before it has removed the node.
+fn spawn_watcher(pid: u32, state: &State) -> std::io::Result<()> {
+    use std::os::unix::process::CommandExt;
+    use std::process::Stdio;
+    std::process::Command::new(std::env::current_exe()?)
+        .args([
+            "cluster",
+            "watch",
+            "--pid",
+            &pid.to_string(),
+            "--container",
+            &state.container,
+        ])
+        .arg("--kubeconfig")
+        .arg(&state.kubeconfig)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0)
+        .spawn()
+        .map(|_| ())
+}
+
+async fn watch(args: WatchArgs) -> Outcome {
+    // No portable way to be told of another process's exit: check its /proc entry.
+    let proc_dir = PathBuf::from(format!("/proc/{}", args.pid));
+    while proc_dir.exists() {
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    let Ok(d) = docker::connect().await else {
+        return Outcome::Failed;
+    };
+    // Kubeconfig and state first: once the node is gone, nothing should point at it.
+    let _ = std::fs::remove_file(&args.kubeconfig);
+    if read_state().is_some_and(|s| s.container == args.container) {
+        let _ = std::fs::remove_file(state_path());
+    }
+    let removed = docker::remove(&d, &args.container).await.is_ok();
+    if removed {
+        Outcome::Success
+    } else {
+        Outcome::Failed
+    }
 }
 
 async fn down() -> Outcome {
