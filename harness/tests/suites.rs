@@ -9,6 +9,8 @@
 //! - After the cases, the process writes the JUnit of what it ran (outside nextest, which
 //!   writes its own), reads it back with quick-junit and checks the counts match.
 
+mod mutants;
+
 use std::process::ExitCode;
 use std::sync::{Arc, LazyLock, Mutex};
 
@@ -164,6 +166,11 @@ fn trials() -> Vec<Trial> {
     let dirs = [root.join("suites"), root.join("harness/tests/selftest")];
     let mut trials = cli_trials();
     trials.extend(case_trials(&dirs));
+    // Mutants (fixtures/mutants/): cases of suites/ edited to look non-conforming, which
+    // must fail naming the behaviour; see mutants/mod.rs. A broken suites/ is reported above.
+    if let Ok(suites) = suite::load(&[root.join("suites")]) {
+        trials.extend(mutants::trials(&root, &suites, run_case));
+    }
     trials
 }
 
