@@ -106,7 +106,7 @@ impl Describe {
                     Ok(cx.env.kubectl.run(&args, None, cx.deadline).await?)
                 })
                 .await?;
-            super::kubectl::log_output(cx, &out.command, out.code, &out.stdout, "", out.elapsed);
+            super::outcome::log(cx, &out);
             if out.code != Some(0) {
                 return Err(StepError::Failed(Mismatch::new(
                     format!("{} failed", out.command),

@@ -21,7 +21,7 @@ use kube::api::{Api, AttachParams};
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use super::kubectl::{Exit, log_output, with_output};
+use super::outcome::{self, Exit, Output};
 use super::{StepCx, StepError};
 use crate::suite::Dur;
 use crate::suite::template::Template;
@@ -58,13 +58,6 @@ pub struct Exec {
     pub stderr: Option<TextSpec>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout: Option<Dur>,
-}
-
-/// What a command did.
-pub struct Ran {
-    pub code: Option<i32>,
-    pub stdout: String,
-    pub stderr: String,
 }
 
 impl Exec {
@@ -113,14 +106,13 @@ impl Exec {
             .map(|a| a.render(vars))
             .collect::<Result<Vec<_>, _>>()?;
         let stdin = self.stdin.as_ref().map(|s| s.render(vars)).transpose()?;
-        let shown = format!("exec in {pod}: {}", self.summary());
-        let started = std::time::Instant::now();
         let ran = match self.via {
             Via::Api => {
                 let api: Api<Pod> = Api::namespaced(cx.client(), cx.ns());
+                let shown = format!("exec in {pod}: {}", self.summary());
                 cx.bounded(
                     "exec",
-                    exec_api(&api, &pod, container, argv, stdin, self.tty),
+                    exec_api(&api, &pod, container, argv, stdin, self.tty, shown),
                 )
                 .await?
             }
@@ -134,46 +126,17 @@ impl Exec {
                 }
                 args.push("--".into());
                 args.extend(argv);
-                let out = cx
-                    .bounded("kubectl exec", async {
-                        Ok(cx
-                            .env
-                            .kubectl
-                            .run(&args, stdin.as_deref().map(str::as_bytes), cx.deadline)
-                            .await?)
-                    })
-                    .await?;
-                Ran {
-                    code: out.code,
-                    stdout: out.stdout,
-                    stderr: out.stderr,
-                }
+                cx.bounded("kubectl exec", async {
+                    Ok(cx
+                        .env
+                        .kubectl
+                        .run(&args, stdin.as_deref().map(str::as_bytes), cx.deadline)
+                        .await?)
+                })
+                .await?
             }
         };
-        log_output(
-            cx,
-            &shown,
-            ran.code,
-            &ran.stdout,
-            &ran.stderr,
-            started.elapsed(),
-        );
-        self.exit
-            .check(&shown, ran.code)
-            .map_err(|m| with_output(m, &ran.stdout, &ran.stderr))?;
-        for (what, spec, text) in [
-            ("stdout", &self.stdout, &ran.stdout),
-            ("stderr", &self.stderr, &ran.stderr),
-        ] {
-            if let Some(spec) = spec {
-                let m = spec
-                    .0
-                    .compile(cx.vars())
-                    .map_err(|e| StepError::Invalid(e.to_string()))?;
-                m.check(what, text).map_err(StepError::Failed)?;
-            }
-        }
-        Ok(())
+        outcome::check(cx, &ran, self.exit, &self.stdout, &self.stderr)
     }
 }
 
@@ -218,15 +181,17 @@ async fn terminal(
     String::from_utf8_lossy(&seen).into_owned()
 }
 
-/// Exec through the API server and collect everything.
-pub async fn exec_api(
+/// Exec through the API server and collect everything; `command` is how the log shows it.
+async fn exec_api(
     api: &Api<Pod>,
     pod: &str,
     container: Option<String>,
     argv: Vec<String>,
     stdin: Option<String>,
     tty: bool,
-) -> Result<Ran, StepError> {
+    command: String,
+) -> Result<Output, StepError> {
+    let started = std::time::Instant::now();
     let ap = AttachParams {
         container,
         stdin: stdin.is_some(),
@@ -288,9 +253,11 @@ pub async fn exec_api(
             Some(code.unwrap_or(1))
         }
     };
-    Ok(Ran {
+    Ok(Output {
+        command,
         code,
         stdout,
         stderr,
+        elapsed: started.elapsed(),
     })
 }

@@ -15,87 +15,18 @@
 //! its placeholders substituted, so a manifest goes through kubectl as the chapter shows it.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use serde::de::{self, Deserializer};
 use serde::{Deserialize, Serialize};
 
-use super::{LoadCx, Mismatch, StepCx, StepError};
+use super::outcome::{self, Exit};
+use super::{LoadCx, StepCx, StepError};
 use crate::suite::Dur;
 use crate::suite::template::{ArgTemplate, TemplateError};
-use crate::suite::text::{TextSpec, quote_block};
+use crate::suite::text::TextSpec;
 
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// The exit code a command must end with.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum Exit {
-    #[default]
-    Zero,
-    Code(i32),
-    NonZero,
-    Any,
-}
-
-impl Exit {
-    pub fn check(self, what: &str, code: Option<i32>) -> Result<(), Mismatch> {
-        let ok = match (self, code) {
-            (Exit::Any, _) => true,
-            (Exit::Zero, Some(0)) => true,
-            (Exit::Code(want), Some(c)) => want == c,
-            (Exit::NonZero, Some(c)) => c != 0,
-            _ => false,
-        };
-        if ok {
-            return Ok(());
-        }
-        Err(Mismatch::new(
-            format!("{what} exited with another code"),
-            format!("exit code {self}"),
-            match code {
-                Some(c) => format!("exit code {c}"),
-                None => "killed by a signal".into(),
-            },
-        ))
-    }
-}
-
-impl fmt::Display for Exit {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Exit::Zero => f.write_str("0"),
-            Exit::Code(c) => write!(f, "{c}"),
-            Exit::NonZero => f.write_str("nonzero"),
-            Exit::Any => f.write_str("any"),
-        }
-    }
-}
-
-impl<'de> Deserialize<'de> for Exit {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = crate::suite::template::scalar_string(d)?;
-        match s.as_str() {
-            "nonzero" => Ok(Exit::NonZero),
-            "any" => Ok(Exit::Any),
-            n => n
-                .parse::<i32>()
-                .map(|c| if c == 0 { Exit::Zero } else { Exit::Code(c) })
-                .map_err(|_| {
-                    de::Error::custom(format!(
-                        "invalid exit `{s}`: expected a number, `nonzero` or `any`"
-                    ))
-                }),
-        }
-    }
-}
-
-impl Serialize for Exit {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -149,30 +80,7 @@ impl KubectlStep {
                     .await?)
             })
             .await?;
-        log_output(
-            cx,
-            &out.command,
-            out.code,
-            &out.stdout,
-            &out.stderr,
-            out.elapsed,
-        );
-        self.exit
-            .check(&out.command, out.code)
-            .map_err(|m| with_output(m, &out.stdout, &out.stderr))?;
-        for (what, spec, text) in [
-            ("stdout", &self.stdout, &out.stdout),
-            ("stderr", &self.stderr, &out.stderr),
-        ] {
-            if let Some(spec) = spec {
-                let m = spec
-                    .0
-                    .compile(cx.vars())
-                    .map_err(|e| StepError::Invalid(e.to_string()))?;
-                m.check(what, text).map_err(StepError::Failed)?;
-            }
-        }
-        Ok(())
+        outcome::check(cx, &out, self.exit, &self.stdout, &self.stderr)
     }
 }
 
@@ -228,58 +136,6 @@ pub(crate) fn render_args(
                 .render_with(a.raw(), true, materialize, |v| v.into())
         })
         .collect::<Result<Vec<_>, _>>()?)
-}
-
-/// Record a command and its output in the step log.
-pub(crate) fn log_output(
-    cx: &mut StepCx<'_>,
-    command: &str,
-    code: Option<i32>,
-    stdout: &str,
-    stderr: &str,
-    took: Duration,
-) {
-    cx.note(format!(
-        "$ {command}  # exit {}, {:.2}s",
-        code.map_or("signal".to_string(), |c| c.to_string()),
-        took.as_secs_f64()
-    ));
-    for (name, text) in [("stdout", stdout), ("stderr", stderr)] {
-        if !text.is_empty() {
-            cx.note(format!("{name}:{}", quote_block(text)));
-        }
-    }
-}
-
-/// An exit-code mismatch says more with the output beside it.
-pub(crate) fn with_output(mut m: Mismatch, stdout: &str, stderr: &str) -> StepError {
-    m.actual = format!(
-        "{}; stdout: {}; stderr: {}",
-        m.actual,
-        quote_block(stdout),
-        quote_block(stderr)
-    );
-    StepError::Failed(m)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn exit_expectations() {
-        let e: Exit = serde_saphyr::from_str("nonzero").unwrap();
-        assert!(e.check("x", Some(1)).is_ok());
-        assert!(e.check("x", Some(0)).is_err());
-        let e: Exit = serde_saphyr::from_str("126").unwrap();
-        let m = e.check("kubectl exec", Some(1)).unwrap_err();
-        assert_eq!(
-            (m.expected.as_str(), m.actual.as_str()),
-            ("exit code 126", "exit code 1")
-        );
-        assert!(Exit::Zero.check("x", None).is_err());
-        assert!(serde_saphyr::from_str::<Exit>("sometimes").is_err());
-    }
 }
 
 #[cfg(test)]

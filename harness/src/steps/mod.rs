@@ -17,6 +17,7 @@ pub mod events;
 pub mod exec;
 pub mod kubectl;
 pub mod logs;
+pub mod outcome;
 pub mod probe;
 pub mod resolve;
 pub mod sleep;
