@@ -35,6 +35,10 @@ pub struct RunArgs {
     /// How many cases run at once.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_PARALLEL as u16, value_parser = clap::value_parser!(u16).range(1..))]
     pub parallel: u16,
+    /// Run the selected cases N times in a row, one round after the other (to show that
+    /// they are not flaky); each round's cases are named `<case> #<round>` in the reports.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    pub repeat: u32,
     /// Where to write the JUnit report (default: reports/podcheck.junit.xml).
     #[arg(long, value_name = "PATH")]
     pub junit: Option<PathBuf>,
@@ -107,8 +111,13 @@ pub async fn run(args: RunArgs) -> Outcome {
     let mut cases: Vec<Case> = selected.into_iter().cloned().collect();
     select::schedule(&mut cases);
     eprintln!(
-        "podcheck run {run_id}: {} case(s), {} at a time",
+        "podcheck run {run_id}: {} case(s){}, {} at a time",
         cases.len(),
+        if args.repeat > 1 {
+            format!(" x {} rounds", args.repeat)
+        } else {
+            String::new()
+        },
         args.parallel
     );
 
@@ -139,9 +148,33 @@ pub async fn run(args: RunArgs) -> Outcome {
                 "cluster: {} {} (images: {})",
                 facts.provider, facts.server_version, facts.images_mode
             );
-            let progress = Progress::new(cases.len());
-            let results =
-                runner::run_cases(&p.env, &cases, args.parallel as usize, &cancel, &progress).await;
+            let progress = Progress::new(cases.len() * args.repeat as usize);
+            let mut results = Vec::new();
+            for round in 1..=args.repeat {
+                let round_cases: Vec<Case> = cases
+                    .iter()
+                    .map(|c| c.in_round(round, args.repeat))
+                    .collect();
+                let t = Instant::now();
+                let r = runner::run_cases(
+                    &p.env,
+                    &round_cases,
+                    args.parallel as usize,
+                    &cancel,
+                    &progress,
+                )
+                .await;
+                if args.repeat > 1 {
+                    let passed = r.iter().filter(|r| r.status == CaseStatus::Passed).count();
+                    progress.line(&format!(
+                        "round {round}/{}: {passed}/{} passed in {:.1}s",
+                        args.repeat,
+                        r.len(),
+                        t.elapsed().as_secs_f64()
+                    ));
+                }
+                results.extend(r);
+            }
             progress.finish();
             (results, facts, Some(p.cluster))
         }

@@ -126,6 +126,16 @@ impl Case {
         format!("{}::{}", self.suite, self.name)
     }
 
+    /// This case as round `round` of `rounds` (`podcheck run --repeat`): the same steps under
+    /// a name of its own, so each round gets its own namespace and its own line in the reports.
+    pub fn in_round(&self, round: u32, rounds: u32) -> Case {
+        let mut c = self.clone();
+        if rounds > 1 {
+            c.name = format!("{} #{round}", self.name);
+        }
+        c
+    }
+
     /// The directory manifests and `${file:}` are relative to.
     pub fn dir(&self) -> PathBuf {
         self.file
