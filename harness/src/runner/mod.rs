@@ -28,7 +28,7 @@ use crate::suite::Case;
 pub use result::{CaseResult, CaseStatus};
 
 /// Default number of cases run at once: most of a case is waiting on the cluster.
-pub const DEFAULT_PARALLEL: usize = 8;
+pub const DEFAULT_PARALLEL: usize = 16;
 
 /// What every case of a run shares.
 pub struct Environment {
