@@ -88,6 +88,7 @@ pub async fn run(env: &Environment, case: &Case, cancel: &CancellationToken) -> 
             suite: case.suite.clone(),
             case: case.name.clone(),
             run: env.run_id.clone(),
+            workdir: workdir.display().to_string(),
             images: env.images.clone(),
             any_image: false,
         },
@@ -212,7 +213,11 @@ pub async fn run(env: &Environment, case: &Case, cancel: &CancellationToken) -> 
     result
 }
 
+/// Remove the case's namespace (waiting until it is gone) and its local directory: what
+/// kubectl wrote there (its kubeconfig, rendered files, `kubectl cp` copies) is of no use
+/// once the namespace is gone. A namespace kept for inspection keeps its directory too.
 async fn cleanup(env: &Environment, ns: &str, result: &mut CaseResult) {
+    let _ = tokio::fs::remove_dir_all(env.work_dir.join(ns)).await;
     result.cleanup =
         match namespace::delete(&env.client, ns, Instant::now() + CLEANUP_TIMEOUT).await {
             Ok(d) => format!("namespace {ns} deleted in {:.1}s", d.as_secs_f64()),

@@ -32,6 +32,7 @@ pub enum Placeholder {
     Suite,
     Case,
     Run,
+    Workdir,
     Image(String),
     File(String),
 }
@@ -43,6 +44,7 @@ impl fmt::Display for Placeholder {
             Placeholder::Suite => f.write_str("${suite}"),
             Placeholder::Case => f.write_str("${case}"),
             Placeholder::Run => f.write_str("${run}"),
+            Placeholder::Workdir => f.write_str("${workdir}"),
             Placeholder::Image(n) => write!(f, "${{image.{n}}}"),
             Placeholder::File(p) => write!(f, "${{file:{p}}}"),
         }
@@ -54,7 +56,7 @@ pub enum TemplateError {
     #[error("unclosed `${{` in `{0}`")]
     Unclosed(String),
     #[error(
-        "unknown placeholder `${{{0}}}`: known are ${{namespace}}, ${{suite}}, ${{case}}, ${{run}}, ${{image.<name>}}{1} (write `$${{` for a literal `${{`)"
+        "unknown placeholder `${{{0}}}`: known are ${{namespace}}, ${{suite}}, ${{case}}, ${{run}}, ${{workdir}}, ${{image.<name>}}{1} (write `$${{` for a literal `${{`)"
     )]
     Unknown(String, &'static str),
     #[error("`${{file:...}}` is only allowed in kubectl arguments and stdin")]
@@ -87,6 +89,7 @@ pub fn parse(s: &str, files: bool) -> Result<Vec<Piece>, TemplateError> {
                 "suite" => Placeholder::Suite,
                 "case" => Placeholder::Case,
                 "run" => Placeholder::Run,
+                "workdir" => Placeholder::Workdir,
                 n if n.starts_with("image.") && n.len() > "image.".len() => {
                     Placeholder::Image(n["image.".len()..].to_string())
                 }
@@ -127,6 +130,8 @@ pub struct Vars {
     pub suite: String,
     pub case: String,
     pub run: String,
+    /// The case's own directory on this machine, for files kubectl reads or writes.
+    pub workdir: String,
     pub images: BTreeMap<String, String>,
     /// Load-time checking: any image name renders as a dummy reference.
     pub any_image: bool,
@@ -140,6 +145,7 @@ impl Vars {
             suite: "suite".into(),
             case: "case".into(),
             run: "run".into(),
+            workdir: "/podcheck-validate".into(),
             images: BTreeMap::new(),
             any_image: true,
         }
@@ -151,6 +157,7 @@ impl Vars {
             Placeholder::Suite => Cow::Borrowed(&self.suite),
             Placeholder::Case => Cow::Borrowed(&self.case),
             Placeholder::Run => Cow::Borrowed(&self.run),
+            Placeholder::Workdir => Cow::Borrowed(&self.workdir),
             Placeholder::Image(n) => match self.images.get(n) {
                 Some(r) => Cow::Borrowed(r),
                 None if self.any_image => Cow::Owned(format!("example.invalid/{n}:validate")),
@@ -349,6 +356,7 @@ mod tests {
             suite: "s".into(),
             case: "c".into(),
             run: "r1".into(),
+            workdir: "/tmp/w".into(),
             images: [("kuard".to_string(), "podcheck.local/kuard:abc".to_string())].into(),
             any_image: false,
         }
@@ -357,9 +365,9 @@ mod tests {
     #[test]
     fn substitutes_namespace_and_images() {
         let out = vars()
-            .render("${namespace}/${image.kuard} in ${suite}::${case} (${run})")
+            .render("${namespace}/${image.kuard} in ${suite}::${case} (${run}) at ${workdir}")
             .unwrap();
-        assert_eq!(out, "pc-1/podcheck.local/kuard:abc in s::c (r1)");
+        assert_eq!(out, "pc-1/podcheck.local/kuard:abc in s::c (r1) at /tmp/w");
     }
 
     #[test]
