@@ -9,6 +9,7 @@
 //! - After the cases, the process writes the JUnit of what it ran (outside nextest, which
 //!   writes its own), reads it back with quick-junit and checks the counts match.
 
+mod interrupt;
 mod mutants;
 
 use std::process::ExitCode;
@@ -171,13 +172,18 @@ fn trials() -> Vec<Trial> {
     if let Ok(suites) = suite::load(&[root.join("suites")]) {
         trials.extend(mutants::trials(&root, &suites, run_case));
     }
+    trials.push(interrupt::trial(!e2e_enabled()));
     trials
 }
 
+/// `PODCHECK_E2E=0`: the tests that need a cluster are listed but ignored (a quick run of
+/// the unit tests and the CLI trials; `--ignored` still runs them).
+fn e2e_enabled() -> bool {
+    std::env::var("PODCHECK_E2E").map_or(true, |v| v != "0")
+}
+
 fn case_trials(dirs: &[std::path::PathBuf]) -> Vec<Trial> {
-    // `PODCHECK_E2E=0`: the cases are listed but ignored (a quick run of the unit tests and
-    // the CLI trials; `--ignored` still runs them).
-    let e2e = std::env::var("PODCHECK_E2E").map_or(true, |v| v != "0");
+    let e2e = e2e_enabled();
     match suite::load(dirs) {
         Ok(suites) => suites
             .cases()

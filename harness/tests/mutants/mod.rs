@@ -236,7 +236,7 @@ fn mutate(suites: &Suites, suite: &str, m: &MutantSpec) -> Result<Case, String> 
 /// The mutant trials: every mutant (run by `run`, ignored like the suite cases when
 /// `PODCHECK_E2E=0`), and, without a cluster, that every suite has at least one.
 pub fn trials(root: &Path, suites: &Suites, run: fn(&Case) -> Result<(), Failed>) -> Vec<Trial> {
-    let e2e = std::env::var("PODCHECK_E2E").map_or(true, |v| v != "0");
+    let e2e = crate::e2e_enabled();
     let cases = match load(root, suites) {
         Ok(c) => c,
         Err(e) => return vec![Trial::test("mutants::load", move || Err(e.into()))],
