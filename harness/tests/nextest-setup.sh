@@ -18,8 +18,10 @@ cargo run --quiet --manifest-path "${root}/Cargo.toml" -p podcheck --bin podchec
     cluster up --kubeconfig-out "${kubeconfig}" --remove-after-pid "${PPID}" >&2
 {
     echo "PODCHECK_KUBECONFIG=${kubeconfig}"
-    # `cluster up` loads podcheck's offline images into the node.
+    # `cluster up` loaded podcheck's offline images into the node: the tests use them and
+    # need not load them again.
     echo "PODCHECK_IMAGES=offline"
+    echo "PODCHECK_IMAGES_LOADED=1"
     # One run id for all test processes: their namespaces share the run label.
     echo "PODCHECK_RUN_ID=$(date +%s | tail -c 7)"
 } >>"${NEXTEST_ENV}"

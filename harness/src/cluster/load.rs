@@ -55,7 +55,12 @@ pub async fn import_archive(node: &NodeContainer, archive: &Path) -> Result<(), 
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "image.tar".into());
-    let target = format!("/kind/{file_name}");
+    // A name of this load's own: other processes may load the same archive at the same time.
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or_default();
+    let target = format!("/kind/.{}-{nanos}-{file_name}", std::process::id());
     node.write_file(&target, &data, 0o644).await?;
     let out = node
         .exec(&[

@@ -34,6 +34,13 @@ impl ImagesMode {
     }
 }
 
+/// `PODCHECK_IMAGES_LOADED=1`: the offline images are in the nodes already. The nextest setup
+/// script says so after `cluster up` loaded them, so that the many test processes do not
+/// all import the same archives into one containerd at once.
+fn preloaded() -> bool {
+    std::env::var("PODCHECK_IMAGES_LOADED").is_ok_and(|v| v == "1")
+}
+
 #[derive(Clone, Debug)]
 pub struct SetupOptions {
     pub cluster: ClusterOptions,
@@ -93,7 +100,9 @@ async fn finish(
                 .await
                 .map_err(|e| SetupError::Image(e.to_string()))?
                 .map_err(|e| SetupError::Image(e.to_string()))?;
-            if cluster.can_load_images() {
+            if preloaded() {
+                tracing::info!("offline images: loaded by whoever started the cluster");
+            } else if cluster.can_load_images() {
                 let archives: Vec<PathBuf> = built.iter().map(|i| i.archive.clone()).collect();
                 cluster.load_images(&archives).await?;
                 tracing::info!("loaded {} fixture images into the cluster", archives.len());
