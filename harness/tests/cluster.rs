@@ -361,8 +361,10 @@ async fn cluster_up_tied_to_a_process_goes_when_that_process_exits() {
         return;
     }
     let _serial = SERIAL.lock().await;
+    // Killed if this test fails half-way, which then also removes the cluster.
     let mut owner = tokio::process::Command::new("sleep")
         .arg("600")
+        .kill_on_drop(true)
         .spawn()
         .unwrap();
     let owner_pid = owner.id().unwrap().to_string();
@@ -388,12 +390,13 @@ async fn cluster_up_tied_to_a_process_goes_when_that_process_exits() {
         .clone()
         .unwrap();
     let d = docker::connect().await.unwrap();
+    // From "cluster <name> is up"; other lines may say "cluster" too (a note about the
+    // cluster nextest's setup script recorded, for one).
     let name = stderr
-        .split_whitespace()
-        .skip_while(|w| *w != "cluster")
-        .nth(1)
-        .expect("the cluster's name in the output")
-        .to_string();
+        .lines()
+        .find_map(|l| l.strip_prefix("cluster ")?.split_once(" is up"))
+        .map(|(name, _)| name.to_string())
+        .unwrap_or_else(|| panic!("no `cluster <name> is up` line in:\n{stderr}"));
     let label = format!("{}={name}", docker::KIND_CLUSTER_LABEL);
     assert_eq!(
         docker::containers_with_label(&d, &label)
