@@ -423,3 +423,71 @@ async fn cluster_up_tied_to_a_process_goes_when_that_process_exits() {
         "the kubeconfig of a removed cluster is removed too"
     );
 }
+
+/// A node image whose kubeadm refuses `init` (a wrapper in front of the real one, in a layer
+/// on top of the node image under test): `cluster up` must fail with kubeadm's own last lines
+/// and the kubelet's journal, and leave no container behind.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failing_kubeadm_init_reports_its_output_and_the_kubelet_journal() {
+    if e2e_disabled() {
+        return;
+    }
+    let Ok(base) = std::env::var("PODCHECK_NODE_IMAGE") else {
+        panic!("PODCHECK_NODE_IMAGE must name the node image (run through ci/offline)");
+    };
+    let _serial = SERIAL.lock().await;
+    let broken = "podcheck.local/node:kubeadm-init-fails";
+    let dockerfile = format!(
+        "FROM {base}\n\
+         RUN mv /usr/bin/kubeadm /usr/bin/kubeadm.real \
+          && printf '%s\\n' '#!/bin/sh' \
+             'if [ \"$1\" = init ]; then' \
+             '  echo \"[init] Using Kubernetes version: (podcheck test)\"' \
+             '  echo \"error: podcheck test: this kubeadm refuses to init\" >&2' \
+             '  exit 3' \
+             'fi' \
+             'exec /usr/bin/kubeadm.real \"$@\"' > /usr/bin/kubeadm \
+          && chmod 755 /usr/bin/kubeadm\n"
+    );
+    let mut build = tokio::process::Command::new("docker")
+        .args(["build", "-q", "-t", broken, "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("docker build");
+    {
+        use tokio::io::AsyncWriteExt;
+        let mut stdin = build.stdin.take().unwrap();
+        stdin.write_all(dockerfile.as_bytes()).await.unwrap();
+    }
+    assert!(build.wait().await.unwrap().success(), "docker build failed");
+
+    let (code, stderr) = within(
+        "cluster up with a failing kubeadm",
+        180,
+        cluster_up_with(&["--node-image", broken], &[]),
+    )
+    .await;
+    let left = std::process::Command::new("docker")
+        .args(["ps", "-aq", "--filter", &format!("ancestor={broken}")])
+        .output()
+        .unwrap();
+    let _ = std::process::Command::new("docker")
+        .args(["rmi", "-f", broken])
+        .output();
+    assert_ne!(code, 0, "cluster up succeeded with a kubeadm that fails");
+    for want in [
+        "kubeadm init --skip-phases=preflight",
+        "(exit 3)",
+        "--- last lines of its output ---",
+        "error: podcheck test: this kubeadm refuses to init",
+        "--- last lines of the kubelet's journal ---",
+    ] {
+        assert!(stderr.contains(want), "`{want}` missing from:\n{stderr}");
+    }
+    assert!(
+        left.stdout.is_empty(),
+        "node containers left behind: {}",
+        String::from_utf8_lossy(&left.stdout)
+    );
+}
