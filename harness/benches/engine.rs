@@ -10,10 +10,10 @@
 use std::time::{Duration, Instant};
 
 use podcheck::cluster::ClusterOptions;
+use podcheck::fields::template::Vars;
 use podcheck::runner::setup::{self, SetupOptions};
 use podcheck::runner::{self, Environment, Quiet};
 use podcheck::steps::{CaseEnv, LoadCx, Step, StepCx};
-use podcheck::suite::template::Vars;
 use tokio_util::sync::CancellationToken;
 
 const CASES: usize = 50;

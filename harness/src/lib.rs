@@ -4,17 +4,23 @@
 //! - [`cluster`]: where the cases run (a kind node started through testcontainers, or a
 //!   cluster given by kubeconfig);
 //! - [`image`]: the fixture images, assembled offline as OCI archives;
-//! - [`suite`]: the data model of suites and the strict loader;
+//! - [`suite`]: suite files, the catalogue and the strict loader;
+//! - [`fields`]: the typed fields suites are written with (durations, placeholders, ...);
+//! - [`matchers`]: how observed state is judged (text, partial objects, CEL);
 //! - [`steps`]: the step kinds, one file each;
+//! - [`api`]: watching, reading and resolving objects, shared by steps and runner;
 //! - [`runner`]: namespaces, parallelism, timeouts, cleanup and diagnostics;
 //! - [`report`]: JUnit, JSON and the terminal summary;
 //! - [`cli`]: the `podcheck` command line.
 
+pub mod api;
 pub mod cli;
 pub mod cluster;
+pub mod fields;
 pub mod image;
 pub mod kubectl;
 pub mod logging;
+pub mod matchers;
 pub mod paths;
 pub mod report;
 pub mod runner;

@@ -1,6 +1,8 @@
 //! The `podcheck` command line. Each subcommand lives in its own file; this one only parses
 //! and dispatches, and maps outcomes to the exit codes of the contract:
-//! 0 all passed, 1 a case failed, 2 bad input (suite file, flags, kubeconfig).
+//! 0 all passed; 1 a behaviour did not hold (the implementation does not conform); 2 bad
+//! input (suite file, flags, kubeconfig); 3 could not check (the cluster or its set-up
+//! failed, the run was interrupted, or it left namespaces behind) and nothing failed.
 
 mod cluster;
 mod coverage;
@@ -17,6 +19,10 @@ use clap::{Args, Parser, Subcommand};
 ///
 /// Starts a real cluster (a kind node through testcontainers) or uses one given by kubeconfig,
 /// runs the data-driven suites and writes JUnit and JSON reports.
+///
+/// Exit codes: 0 every case passed; 1 a behaviour did not hold (does not conform); 2 bad
+/// input (a suite file, a flag, a kubeconfig); 3 could not check (no cluster, a failed
+/// set-up, an interrupted run, namespaces left behind) and no behaviour failed.
 #[derive(Debug, Parser)]
 #[command(name = "podcheck", version, propagate_version = true)]
 pub struct Cli {
@@ -49,20 +55,45 @@ pub struct SuitesArgs {
 }
 
 /// What a subcommand ended with; mapped to the process exit code in one place.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Outcome {
     Success,
+    /// Exit 3: nothing failed, but something could not be checked.
+    CouldNotRun,
+    /// Exit 1: a behaviour did not hold.
     Failed,
+    /// Exit 2: the input is wrong; nothing ran.
     BadInput,
+}
+
+impl Outcome {
+    /// The outcome of a run with this verdict.
+    pub fn of(v: crate::report::Verdict) -> Self {
+        match v {
+            crate::report::Verdict::Conforms => Outcome::Success,
+            crate::report::Verdict::DoesNotConform => Outcome::Failed,
+            crate::report::Verdict::CouldNotCheck => Outcome::CouldNotRun,
+        }
+    }
+
+    /// The more serious of two outcomes.
+    pub fn worst(self, other: Outcome) -> Outcome {
+        self.max(other)
+    }
+
+    pub fn code(self) -> u8 {
+        match self {
+            Outcome::Success => 0,
+            Outcome::Failed => 1,
+            Outcome::BadInput => 2,
+            Outcome::CouldNotRun => 3,
+        }
+    }
 }
 
 impl From<Outcome> for ExitCode {
     fn from(o: Outcome) -> Self {
-        ExitCode::from(match o {
-            Outcome::Success => 0,
-            Outcome::Failed => 1,
-            Outcome::BadInput => 2,
-        })
+        ExitCode::from(o.code())
     }
 }
 

@@ -2,7 +2,7 @@
 //! run the selected cases in parallel, write JUnit and JSON, print the summary.
 
 use std::path::PathBuf;
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use regex::Regex;
 use tokio_util::sync::CancellationToken;
@@ -10,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 use super::Outcome;
 use crate::cluster::ClusterOptions;
 use crate::report::{self, RunFacts, RunReport, progress::Progress};
-use crate::runner::result::{CaseResult, CaseStatus, Failure};
+use crate::runner::result::{CaseResult, CaseStatus};
 use crate::runner::setup::{self, ImagesMode, SetupOptions};
 use crate::runner::{self, DEFAULT_PARALLEL, select};
 use crate::suite::{self, Case};
@@ -58,43 +58,14 @@ pub struct RunArgs {
 }
 
 pub async fn run(args: RunArgs) -> Outcome {
-    let suites = match suite::load(&args.suites) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("{e}");
-            eprintln!("error: {} problem(s) in the suites; nothing ran", e.0.len());
-            return Outcome::BadInput;
-        }
+    let (suites, mut cases, ignored) = match select_cases(&args) {
+        Ok(x) => x,
+        Err(o) => return o,
     };
-    let filter = match args.filter.as_deref().map(Regex::new).transpose() {
-        Ok(f) => f,
-        Err(e) => {
-            eprintln!("error: --filter: {e}");
-            return Outcome::BadInput;
-        }
+    let cluster_opts = match cluster_options(&args) {
+        Ok(o) => o,
+        Err(o) => return o,
     };
-    let (selected, ignored) = select::select(&suites, filter.as_ref(), args.include_ignored);
-    if selected.is_empty() && ignored.is_empty() {
-        eprintln!(
-            "error: no case matches --filter {}",
-            args.filter.as_deref().unwrap_or("")
-        );
-        return Outcome::BadInput;
-    }
-    let mut cluster_opts = ClusterOptions::from_env();
-    if let Some(k) = &args.kubeconfig {
-        cluster_opts.kubeconfig = Some(k.clone());
-    }
-    if let Some(k) = &cluster_opts.kubeconfig
-        && let Err(e) = kube::config::Kubeconfig::read_from(k)
-    {
-        eprintln!("error: kubeconfig {}: {e}", k.display());
-        return Outcome::BadInput;
-    }
-    cluster_opts.context = args.context.clone();
-    if args.node_image.is_some() {
-        cluster_opts.node_image = args.node_image.clone();
-    }
     let (junit_path, json_path) = {
         let (j, s) = report::default_paths();
         (
@@ -108,7 +79,6 @@ pub async fn run(args: RunArgs) -> Outcome {
     let started_at = SystemTime::now();
     let started = Instant::now();
     let run_id = runner::new_run_id();
-    let mut cases: Vec<Case> = selected.into_iter().cloned().collect();
     select::schedule(&mut cases);
     eprintln!(
         "podcheck run {run_id}: {} case(s){}, {} at a time",
@@ -131,75 +101,38 @@ pub async fn run(args: RunArgs) -> Outcome {
         p = setup => p,
         _ = cancel.cancelled() => {
             eprintln!("cancelled while getting the cluster ready");
-            return Outcome::Failed;
+            return Outcome::CouldNotRun;
         }
     };
-    let (mut results, facts, cluster) = match prepared {
+    let (mut results, facts, cluster, leftovers, tail) = match prepared {
         Ok(p) => {
-            let facts = RunFacts {
-                run_id: run_id.clone(),
-                provider: p.env.info.provider.to_string(),
-                server_version: p.env.info.server_version.clone(),
-                node_image: p.env.info.node_image.clone(),
-                images_mode: format!("{:?}", p.images_mode).to_lowercase(),
-                images: p.env.images.clone(),
-            };
+            let facts = RunFacts::of(&run_id, &p.env, p.images_mode);
             eprintln!(
                 "cluster: {} {} (images: {})",
                 facts.provider, facts.server_version, facts.images_mode
             );
-            let progress = Progress::new(cases.len() * args.repeat as usize);
-            let mut results = Vec::new();
-            for round in 1..=args.repeat {
-                let round_cases: Vec<Case> = cases
-                    .iter()
-                    .map(|c| c.in_round(round, args.repeat))
-                    .collect();
-                let t = Instant::now();
-                let r = runner::run_cases(
-                    &p.env,
-                    &round_cases,
-                    args.parallel as usize,
-                    &cancel,
-                    &progress,
-                )
-                .await;
-                if args.repeat > 1 {
-                    let passed = r.iter().filter(|r| r.status == CaseStatus::Passed).count();
-                    progress.line(&format!(
-                        "round {round}/{}: {passed}/{} passed in {:.1}s",
-                        args.repeat,
-                        r.len(),
-                        t.elapsed().as_secs_f64()
-                    ));
-                }
-                results.extend(r);
-            }
-            progress.finish();
-            (results, facts, Some(p.cluster))
+            let mut results = run_rounds(&p.env, &cases, &args, &cancel).await;
+            let last_verdict = Instant::now();
+            let leftovers = p.env.finish_cleanup(&mut results).await;
+            (
+                results,
+                facts,
+                Some(p.cluster),
+                leftovers,
+                last_verdict.elapsed(),
+            )
         }
         Err(e) => {
             eprintln!("error: {e}");
             let results = cases
                 .iter()
-                .map(|c| {
-                    let mut r = CaseResult::skipped(c, "");
-                    r.status = CaseStatus::Error;
-                    r.failure = Some(Failure {
-                        step: None,
-                        message: format!("no cluster: {e}"),
-                        detail: e.to_string(),
-                        expected: None,
-                        actual: None,
-                    });
-                    r
-                })
+                .map(|c| CaseResult::could_not_run(c, &format!("no cluster: {e}")))
                 .collect();
             let facts = RunFacts {
                 run_id: run_id.clone(),
                 ..RunFacts::default()
             };
-            (results, facts, None)
+            (results, facts, None, Vec::new(), Duration::ZERO)
         }
     };
     results.extend(ignored.iter().map(|c| {
@@ -210,15 +143,13 @@ pub async fn run(args: RunArgs) -> Outcome {
         .iter()
         .map(|s| (s.name.clone(), s.file.display().to_string()))
         .collect();
-    let report = RunReport::new(facts, started_at, started.elapsed(), suite_order, results);
-    let mut outcome = if report.counts.all_passed() {
-        Outcome::Success
-    } else {
-        Outcome::Failed
-    };
+    let report = RunReport::new(facts, started_at, started.elapsed(), suite_order, results)
+        .with_cleanup(leftovers, tail)
+        .with_behaviours(suites.catalogue.ids());
+    let mut outcome = Outcome::of(report.verdict);
     if let Err(e) = write_reports(&report, &junit_path, &json_path) {
         eprintln!("error: writing reports: {e}");
-        outcome = Outcome::Failed;
+        outcome = outcome.worst(Outcome::CouldNotRun);
     }
     print!("{}", report::summary::render(&report));
     eprintln!("reports: {} {}", junit_path.display(), json_path.display());
@@ -226,6 +157,100 @@ pub async fn run(args: RunArgs) -> Outcome {
         c.shutdown().await;
     }
     outcome
+}
+
+/// Load the suites and pick the cases to run: bad input (a broken suite, a bad regex, a
+/// filter that selects nothing that would run) is exit 2 before any cluster is touched.
+fn select_cases(args: &RunArgs) -> Result<(suite::Suites, Vec<Case>, Vec<Case>), Outcome> {
+    let suites = suite::load(&args.suites).map_err(|e| {
+        eprintln!("{e}");
+        eprintln!("error: {} problem(s) in the suites; nothing ran", e.0.len());
+        Outcome::BadInput
+    })?;
+    let filter = args
+        .filter
+        .as_deref()
+        .map(Regex::new)
+        .transpose()
+        .map_err(|e| {
+            eprintln!("error: --filter: {e}");
+            Outcome::BadInput
+        })?;
+    let (selected, ignored) = select::select(&suites, filter.as_ref(), args.include_ignored);
+    let shown = args.filter.as_deref().unwrap_or("");
+    if selected.is_empty() && ignored.is_empty() {
+        eprintln!("error: no case matches --filter {shown}");
+        return Err(Outcome::BadInput);
+    }
+    if selected.is_empty() {
+        eprintln!(
+            "error: --filter {shown} selects only ignored cases ({}): nothing would run; add --include-ignored to run them",
+            ignored
+                .iter()
+                .map(|c| c.id())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        return Err(Outcome::BadInput);
+    }
+    let selected = selected.into_iter().cloned().collect();
+    let ignored = ignored.into_iter().cloned().collect();
+    Ok((suites, selected, ignored))
+}
+
+/// Where the cases run, from the flags over the environment; a kubeconfig that does not
+/// parse is bad input.
+fn cluster_options(args: &RunArgs) -> Result<ClusterOptions, Outcome> {
+    let mut opts = ClusterOptions::from_env();
+    if let Some(k) = &args.kubeconfig {
+        opts.kubeconfig = Some(k.clone());
+    }
+    if let Some(k) = &opts.kubeconfig
+        && let Err(e) = kube::config::Kubeconfig::read_from(k)
+    {
+        eprintln!(
+            "error: kubeconfig {}: {e}; hint: point --kubeconfig (or PODCHECK_KUBECONFIG) at a readable kubeconfig file",
+            k.display()
+        );
+        return Err(Outcome::BadInput);
+    }
+    opts.context = args.context.clone();
+    if args.node_image.is_some() {
+        opts.node_image = args.node_image.clone();
+    }
+    Ok(opts)
+}
+
+/// Every round of the selected cases, one after the other (`--repeat`).
+async fn run_rounds(
+    env: &runner::Environment,
+    cases: &[Case],
+    args: &RunArgs,
+    cancel: &CancellationToken,
+) -> Vec<CaseResult> {
+    let progress = Progress::new(cases.len() * args.repeat as usize);
+    let mut results = Vec::new();
+    for round in 1..=args.repeat {
+        let round_cases: Vec<Case> = cases
+            .iter()
+            .map(|c| c.in_round(round, args.repeat))
+            .collect();
+        let t = Instant::now();
+        let r =
+            runner::run_cases(env, &round_cases, args.parallel as usize, cancel, &progress).await;
+        if args.repeat > 1 {
+            let passed = r.iter().filter(|r| r.status == CaseStatus::Passed).count();
+            progress.line(&format!(
+                "round {round}/{}: {passed}/{} passed in {:.1}s",
+                args.repeat,
+                r.len(),
+                t.elapsed().as_secs_f64()
+            ));
+        }
+        results.extend(r);
+    }
+    progress.finish();
+    results
 }
 
 fn write_reports(

@@ -98,8 +98,9 @@ pub struct ImageSpec {
 }
 
 const PATH: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-const PASSWD: &str =
-    "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n";
+/// As Alpine's, which kuard's image is built on: nobody's home is `/`, so a shell in the
+/// container starts at home and prompts `~ $`, as the chapter's notes show.
+const PASSWD: &str = "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/sbin/nologin\n";
 const GROUP: &str = "root:x:0:\nnobody:x:65534:\n";
 /// The mutant's `bash`: busybox has no bash applet, so a script hands over to ash.
 const BASH_SHIM: &str =

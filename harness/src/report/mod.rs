@@ -27,17 +27,106 @@ pub struct RunFacts {
     pub images: BTreeMap<String, String>,
 }
 
+impl RunFacts {
+    /// The facts of a run on `env`.
+    pub fn of(
+        run_id: &str,
+        env: &crate::runner::Environment,
+        images_mode: crate::runner::setup::ImagesMode,
+    ) -> Self {
+        RunFacts {
+            run_id: run_id.to_string(),
+            provider: env.info.provider.to_string(),
+            server_version: env.info.server_version.clone(),
+            node_image: env.info.node_image.clone(),
+            images_mode: format!("{images_mode:?}").to_lowercase(),
+            images: env.images.clone(),
+        }
+    }
+}
+
 #[derive(Clone, Debug, Serialize)]
 pub struct RunReport {
     pub facts: RunFacts,
     #[serde(serialize_with = "ser_time")]
     pub started: SystemTime,
+    /// The whole run: cluster set-up, cases, the wait for their cleanup.
     #[serde(serialize_with = "ser_secs")]
     pub duration: Duration,
     pub counts: Counts,
+    /// What the run means: conforms, does not conform, or could not check.
+    pub verdict: Verdict,
+    /// The run's timing against its longest case.
+    pub timing: Timing,
+    /// Per behaviour of the catalogue: conforms when every case covering it passed.
+    pub behaviours: Vec<BehaviourVerdict>,
+    /// Namespaces of the run still there after its cleanup (must be none).
+    pub leftovers: Vec<String>,
     /// Suite names with their files, in load order (reports keep it).
     pub suites: Vec<(String, String)>,
     pub cases: Vec<CaseResult>,
+}
+
+/// A run's verdict: what a nightly job needs to tell apart. The exit code follows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    /// Every case ran and passed, and nothing was left behind.
+    Conforms,
+    /// At least one behaviour did not hold: the implementation does not conform.
+    DoesNotConform,
+    /// No behaviour failed, but something could not be checked (the cluster was
+    /// unreachable, a set-up failed, the run was interrupted or left namespaces behind).
+    CouldNotCheck,
+}
+
+impl Verdict {
+    pub fn word(self) -> &'static str {
+        match self {
+            Verdict::Conforms => "ok",
+            Verdict::DoesNotConform => "DOES NOT CONFORM",
+            Verdict::CouldNotCheck => "COULD NOT CHECK",
+        }
+    }
+}
+
+/// How long the cases took against the longest of them: the run cannot be faster than its
+/// longest case, so this is what "fast" is measured against.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Timing {
+    /// From the first case's start to the last case's verdict.
+    #[serde(serialize_with = "ser_secs")]
+    pub cases_wall: Duration,
+    /// From the last verdict until every namespace of the run was gone.
+    #[serde(serialize_with = "ser_secs")]
+    pub cleanup_tail: Duration,
+    /// The case with the longest step time, and that time.
+    pub longest_case: String,
+    #[serde(serialize_with = "ser_secs")]
+    pub longest_steps: Duration,
+}
+
+impl Timing {
+    /// `cases_wall / longest_steps`: 1.0 is as fast as the slowest case allows.
+    pub fn ratio(&self) -> f64 {
+        if self.longest_steps.is_zero() {
+            0.0
+        } else {
+            self.cases_wall.as_secs_f64() / self.longest_steps.as_secs_f64()
+        }
+    }
+}
+
+/// One behaviour's verdict in a run.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct BehaviourVerdict {
+    pub id: String,
+    /// `conforms`, `does-not-conform`, `could-not-check` or `not-run`.
+    pub verdict: &'static str,
+    /// The cases that cover it (self-tests and mutants do not count).
+    pub cases: Vec<String>,
+    /// Those that failed or could not run, with their one-line messages.
+    pub problems: Vec<(String, String)>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
@@ -79,13 +168,101 @@ impl RunReport {
         suites: Vec<(String, String)>,
         cases: Vec<CaseResult>,
     ) -> Self {
-        RunReport {
+        let mut r = RunReport {
             facts,
             started,
             duration,
             counts: Counts::of(&cases),
+            verdict: Verdict::Conforms,
+            timing: Timing::default(),
+            behaviours: Vec::new(),
+            leftovers: Vec::new(),
             suites,
             cases,
+        };
+        r.timing = r.measure(Duration::ZERO);
+        r.verdict = r.judge();
+        r
+    }
+
+    /// The namespaces the run left, and how long its cleanup ran after the last verdict.
+    pub fn with_cleanup(mut self, leftovers: Vec<String>, tail: Duration) -> Self {
+        self.leftovers = leftovers;
+        self.timing = self.measure(tail);
+        self.verdict = self.judge();
+        self
+    }
+
+    /// A verdict per behaviour of `catalogue`, from the cases that cover it.
+    pub fn with_behaviours<'a>(mut self, ids: impl IntoIterator<Item = &'a str>) -> Self {
+        self.behaviours = ids
+            .into_iter()
+            .map(|id| {
+                let covering: Vec<&CaseResult> = self
+                    .cases
+                    .iter()
+                    .filter(|c| !c.self_test && c.covers.iter().any(|x| x == id))
+                    .collect();
+                let problems: Vec<(String, String)> = covering
+                    .iter()
+                    .filter(|c| c.status.is_failure())
+                    .map(|c| {
+                        (
+                            c.id(),
+                            c.failure
+                                .as_ref()
+                                .map(|f| f.message.clone())
+                                .unwrap_or_default(),
+                        )
+                    })
+                    .collect();
+                let verdict = if covering.iter().any(|c| c.status == CaseStatus::Failed) {
+                    "does-not-conform"
+                } else if covering.iter().any(|c| c.status == CaseStatus::Error) {
+                    "could-not-check"
+                } else if covering.iter().any(|c| c.status == CaseStatus::Passed) {
+                    "conforms"
+                } else {
+                    "not-run"
+                };
+                BehaviourVerdict {
+                    id: id.to_string(),
+                    verdict,
+                    cases: covering.iter().map(|c| c.id()).collect(),
+                    problems,
+                }
+            })
+            .collect();
+        self
+    }
+
+    fn judge(&self) -> Verdict {
+        if self.counts.failed > 0 {
+            Verdict::DoesNotConform
+        } else if self.counts.errors > 0 || !self.leftovers.is_empty() {
+            Verdict::CouldNotCheck
+        } else {
+            Verdict::Conforms
+        }
+    }
+
+    fn measure(&self, cleanup_tail: Duration) -> Timing {
+        let ran: Vec<&CaseResult> = self
+            .cases
+            .iter()
+            .filter(|c| !matches!(c.status, CaseStatus::Skipped(_)))
+            .collect();
+        let first = ran.iter().map(|c| c.started).min();
+        let last = ran.iter().map(|c| c.started + c.duration).max();
+        let longest = ran.iter().max_by_key(|c| c.step_time);
+        Timing {
+            cases_wall: match (first, last) {
+                (Some(f), Some(l)) => l.duration_since(f).unwrap_or_default(),
+                _ => Duration::ZERO,
+            },
+            cleanup_tail,
+            longest_case: longest.map(|c| c.id()).unwrap_or_default(),
+            longest_steps: longest.map(|c| c.step_time).unwrap_or_default(),
         }
     }
 
@@ -134,8 +311,8 @@ fn ser_time<S: serde::Serializer>(t: &SystemTime, s: S) -> Result<S::Ok, S::Erro
 pub(crate) mod fixtures {
     //! Results as a run would make them, for report tests.
     use super::*;
+    use crate::matchers::Mismatch;
     use crate::runner::result::{Failure, StepResult, StepStatus};
-    use crate::suite::Mismatch;
 
     pub fn step(index: usize, status: StepStatus) -> StepResult {
         StepResult {
@@ -162,6 +339,7 @@ pub(crate) mod fixtures {
             namespace: format!("pc-abc123-{suite}-{name}"),
             status,
             duration: Duration::from_millis(if failing { 30_500 } else { 4_200 }),
+            step_time: Duration::from_millis(if failing { 30_100 } else { 3_900 }),
             started: SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_000_000),
             steps: vec![
                 step(1, StepStatus::Passed),
@@ -171,12 +349,18 @@ pub(crate) mod fixtures {
                 step: Some(2),
                 message: "[LIVENESS-HTTP] step 2 (wait pod/kuard: condition Ready) failed: timed out after 30.0s: condition Ready does not hold".into(),
                 detail: format!("{}", Mismatch::new("condition Ready does not hold", "Ready=True", "Ready=False, reason: \"ContainersNotReady\"")),
+                summary: Some("condition Ready does not hold".into()),
                 expected: Some("Ready=True".into()),
                 actual: Some("Ready=False, reason: \"ContainersNotReady\"".into()),
             }),
+            self_test: false,
             expected_failure: false,
             diagnostics: if failing { "== kubectl describe pod kuard\nName: kuard\n".into() } else { String::new() },
-            cleanup: "namespace deleted in 5.1s".into(),
+            cleanup: crate::runner::janitor::Cleanup {
+                status: crate::runner::janitor::CleanupStatus::Deleted,
+                detail: "namespace deleted in 5.1s".into(),
+                duration: Duration::from_millis(5_100),
+            },
         }
     }
 

@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use super::{Counts, RunReport};
+use super::{Counts, RunReport, Verdict};
 use crate::runner::result::CaseStatus;
 
 /// How many of the slowest cases to show.
@@ -11,21 +11,33 @@ const SLOWEST: usize = 5;
 
 pub fn render(r: &RunReport) -> String {
     let mut s = String::new();
+    failures(&mut s, r);
+    suites_table(&mut s, r);
+    slowest(&mut s, r);
+    closing(&mut s, r);
+    s
+}
+
+fn failures(s: &mut String, r: &RunReport) {
     let failed: Vec<_> = r.cases.iter().filter(|c| c.status.is_failure()).collect();
-    if !failed.is_empty() {
-        let _ = writeln!(s, "\nfailures:");
-        for c in &failed {
-            let _ = writeln!(s, "\n--- {} {} ({})", c.status.word(), c.id(), c.file);
-            if let Some(f) = &c.failure {
-                for l in f.detail.lines() {
-                    let _ = writeln!(s, "    {l}");
-                }
-            }
-            if !c.cleanup.is_empty() {
-                let _ = writeln!(s, "    cleanup: {}", c.cleanup);
+    if failed.is_empty() {
+        return;
+    }
+    let _ = writeln!(s, "\nfailures:");
+    for c in &failed {
+        let _ = writeln!(s, "\n--- {} {} ({})", c.status.word(), c.id(), c.file);
+        if let Some(f) = &c.failure {
+            for l in f.detail.lines() {
+                let _ = writeln!(s, "    {l}");
             }
         }
+        if !c.cleanup.detail.is_empty() {
+            let _ = writeln!(s, "    cleanup: {}", c.cleanup.detail);
+        }
     }
+}
+
+fn suites_table(s: &mut String, r: &RunReport) {
     let w = r
         .by_suite()
         .iter()
@@ -35,50 +47,114 @@ pub fn render(r: &RunReport) -> String {
         .max(5);
     let _ = writeln!(
         s,
-        "\n{:<w$}  {:>6}  {:>6}  {:>7}  {:>8}",
-        "suite", "passed", "failed", "skipped", "time"
+        "\n{:<w$}  {:>6}  {:>6}  {:>6}  {:>7}  {:>8}",
+        "suite", "passed", "failed", "errors", "skipped", "time"
     );
     for (name, _, cases) in r.by_suite() {
         let c = Counts::of(cases.iter().copied());
         let time = cases.iter().map(|c| c.duration).max().unwrap_or_default();
         let _ = writeln!(
             s,
-            "{name:<w$}  {:>6}  {:>6}  {:>7}  {:>7.1}s",
+            "{name:<w$}  {:>6}  {:>6}  {:>6}  {:>7}  {:>7.1}s",
             c.passed,
-            c.failed + c.errors,
+            c.failed,
+            c.errors,
             c.skipped,
             time.as_secs_f64()
         );
     }
+}
+
+fn slowest(s: &mut String, r: &RunReport) {
     let mut ran: Vec<_> = r
         .cases
         .iter()
         .filter(|c| !matches!(c.status, CaseStatus::Skipped(_)))
         .collect();
-    ran.sort_by_key(|c| std::cmp::Reverse(c.duration));
-    if !ran.is_empty() {
-        let _ = writeln!(s, "\nslowest:");
-        for c in ran.iter().take(SLOWEST) {
-            let _ = writeln!(s, "  {:>7.1}s  {}", c.duration.as_secs_f64(), c.id());
-        }
+    ran.sort_by_key(|c| std::cmp::Reverse(c.step_time));
+    if ran.is_empty() {
+        return;
     }
+    let _ = writeln!(s, "\nslowest (steps, then cleanup after the verdict):");
+    for c in ran.iter().take(SLOWEST) {
+        let _ = writeln!(
+            s,
+            "  {:>7.1}s  +{:>5.1}s  {}",
+            c.step_time.as_secs_f64(),
+            c.cleanup.duration.as_secs_f64(),
+            c.id()
+        );
+    }
+}
+
+fn closing(s: &mut String, r: &RunReport) {
     let cnt = r.counts;
     let on = if r.facts.provider.is_empty() {
         "no cluster".to_string()
     } else {
         format!("{} {}", r.facts.provider, r.facts.server_version)
     };
-    let verdict = if cnt.all_passed() { "ok" } else { "FAILED" };
-    let _ = writeln!(s, "\n{verdict} on {on} in {:.1}s", r.duration.as_secs_f64());
+    let t = &r.timing;
+    if !t.longest_case.is_empty() {
+        let _ = writeln!(
+            s,
+            "\ncases ran in {:.1}s against their longest, {} ({:.1}s of steps): x{:.2}; cleanup finished {:.1}s after the last verdict",
+            t.cases_wall.as_secs_f64(),
+            t.longest_case,
+            t.longest_steps.as_secs_f64(),
+            t.ratio(),
+            t.cleanup_tail.as_secs_f64()
+        );
+    }
+    if !r.leftovers.is_empty() {
+        let _ = writeln!(
+            s,
+            "left behind: {} (delete them with `kubectl delete ns -l podcheck.io/run={}`)",
+            r.leftovers.join(", "),
+            r.facts.run_id
+        );
+    }
+    let why = match r.verdict {
+        Verdict::Conforms => String::new(),
+        Verdict::DoesNotConform => {
+            let ids: Vec<&str> = r
+                .behaviours
+                .iter()
+                .filter(|b| b.verdict == "does-not-conform")
+                .map(|b| b.id.as_str())
+                .collect();
+            if ids.is_empty() {
+                format!(": {} case(s) failed", cnt.failed)
+            } else {
+                format!(
+                    ": {} case(s) failed; behaviours that did not hold: {}",
+                    cnt.failed,
+                    ids.join(", ")
+                )
+            }
+        }
+        Verdict::CouldNotCheck => format!(
+            ": {} case(s) could not run{}",
+            cnt.errors,
+            if r.leftovers.is_empty() {
+                ""
+            } else {
+                ", namespaces left behind"
+            }
+        ),
+    };
+    let _ = writeln!(
+        s,
+        "\n{}{why} (on {on}, {:.1}s)",
+        r.verdict.word(),
+        r.duration.as_secs_f64()
+    );
     // The plain closing line CI reads.
     let _ = writeln!(
         s,
-        "{} passed, {} failed, {} skipped",
-        cnt.passed,
-        cnt.failed + cnt.errors,
-        cnt.skipped
+        "{} passed, {} failed, {} could not run, {} skipped",
+        cnt.passed, cnt.failed, cnt.errors, cnt.skipped
     );
-    s
 }
 
 #[cfg(test)]
@@ -95,14 +171,21 @@ mod tests {
         );
         assert!(s.contains("expected: Ready=True"), "{s}");
         assert!(
-            s.contains("health       1       1        0     30.5s"),
+            s.contains("health       1       1       0        0     30.5s"),
             "{s}"
         );
         assert!(
-            s.contains("access       0       1        1     30.5s"),
+            s.contains("access       0       0       1        1     30.5s"),
             "{s}"
         );
-        assert!(s.contains("slowest:\n     30.5s  health::readiness"), "{s}");
-        assert!(s.ends_with("1 passed, 2 failed, 1 skipped\n"), "{s}");
+        assert!(
+            s.contains("slowest (steps, then cleanup after the verdict):\n     30.1s  +  5.1s  health::readiness"),
+            "{s}"
+        );
+        assert!(s.contains("\nDOES NOT CONFORM: 1 case(s) failed"), "{s}");
+        assert!(
+            s.ends_with("1 passed, 1 failed, 1 could not run, 1 skipped\n"),
+            "{s}"
+        );
     }
 }

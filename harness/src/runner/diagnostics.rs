@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 use k8s_openapi::api::core::v1::{Event, Pod};
 use kube::api::{Api, ListParams, LogParams};
 
+use crate::api::error_text as api_error_text;
 use crate::kubectl::Kubectl;
-use crate::steps::api_error_text;
 use crate::steps::events::show_event;
 
 /// Lines of each log kept.

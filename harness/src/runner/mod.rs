@@ -3,14 +3,17 @@
 //! - [`setup`]: get the cluster, the images and kubectl ready ([`Environment`]);
 //! - [`select`]: which cases run (filters as libtest has them);
 //! - [`case`]: one case in its own namespace ([`namespace`]), step by step, with
-//!   [`diagnostics`] on failure and cleanup after;
+//!   [`diagnostics`] on failure; its namespace then goes to the [`janitor`], which
+//!   deletes it off the case's critical path;
 //! - [`run_cases`]: many cases at once (`--parallel`), cancellable (Ctrl-C);
 //! - [`result`]: what the reports are made from.
 
 pub mod case;
 pub mod diagnostics;
+pub mod janitor;
 pub mod namespace;
 pub mod result;
+pub mod sabotage;
 pub mod select;
 pub mod setup;
 
@@ -21,9 +24,10 @@ use std::sync::Arc;
 use futures::StreamExt;
 use tokio_util::sync::CancellationToken;
 
+use crate::api::resolve::Resolver;
 use crate::cluster::ClusterInfo;
+use crate::fields::template::Vars;
 use crate::kubectl::Kubectl;
-use crate::steps::resolve::Resolver;
 use crate::suite::Case;
 pub use result::{CaseResult, CaseStatus};
 
@@ -45,6 +49,86 @@ pub struct Environment {
     /// Scratch space: per-case kubeconfigs and rendered files.
     pub work_dir: PathBuf,
     pub keep_on_failure: bool,
+    /// Deletes the cases' namespaces in the background; awaited before reports are written.
+    pub janitor: janitor::Janitor,
+    /// The cluster's node containers podcheck can reach (none for clusters elsewhere).
+    pub nodes: Vec<crate::cluster::node::NodeContainer>,
+}
+
+impl Environment {
+    /// An environment on `client` with nothing else in it, for unit tests of the runner.
+    #[cfg(test)]
+    pub(crate) fn for_tests(client: kube::Client) -> Self {
+        Environment {
+            client: client.clone(),
+            kubectl: Kubectl::new("kubectl", "/dev/null"),
+            context: None,
+            resolver: Arc::new(Resolver::new(client.clone())),
+            images: Default::default(),
+            info: crate::cluster::ClusterInfo {
+                provider: crate::cluster::ProviderKind::Kubeconfig,
+                server_version: String::new(),
+                node_image: None,
+            },
+            run_id: "t1".into(),
+            work_dir: std::env::temp_dir().join("podcheck-case-test"),
+            keep_on_failure: false,
+            janitor: janitor::Janitor::new(client, "t1"),
+            nodes: Vec::new(),
+        }
+    }
+
+    /// The same cluster and images for another run: its own run id (so its own namespaces
+    /// and label) and its own janitor.
+    pub fn for_run(&self, run_id: &str) -> Environment {
+        Environment {
+            client: self.client.clone(),
+            kubectl: self.kubectl.clone(),
+            context: self.context.clone(),
+            resolver: self.resolver.clone(),
+            images: self.images.clone(),
+            info: self.info.clone(),
+            run_id: run_id.to_string(),
+            work_dir: self.work_dir.with_file_name(run_id),
+            keep_on_failure: self.keep_on_failure,
+            janitor: janitor::Janitor::new(self.client.clone(), run_id),
+            nodes: self.nodes.clone(),
+        }
+    }
+
+    /// The placeholders of this run outside any case (for messages judged after the run).
+    pub fn vars_of_run(&self) -> Vars {
+        Vars {
+            run: self.run_id.clone(),
+            images: self.images.clone(),
+            any_image: false,
+            kubernetes: crate::fields::versioned::parse_server_version(&self.info.server_version),
+            ..Vars::for_validation()
+        }
+    }
+
+    /// Wait for every namespace cleanup of the run, give each result its cleanup, and check
+    /// that no namespace of the run is left: the names of those that are (an empty list
+    /// when the run cleaned up after itself).
+    pub async fn finish_cleanup(&self, results: &mut [CaseResult]) -> Vec<String> {
+        let mut done = self.janitor.finish().await;
+        let mut kept = Vec::new();
+        for r in results.iter_mut() {
+            if let Some(c) = done.remove(&r.namespace) {
+                if c.status == janitor::CleanupStatus::Kept {
+                    kept.push(r.namespace.clone());
+                }
+                r.cleanup = c;
+            }
+        }
+        match self.janitor.leftovers(&kept).await {
+            Ok(left) => left,
+            Err(e) => vec![format!(
+                "(cannot list the run's namespaces: {})",
+                crate::api::error_text(&e)
+            )],
+        }
+    }
 }
 
 /// Hears about cases as they start and end (progress display, test harness output).

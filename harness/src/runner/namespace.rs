@@ -6,12 +6,41 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use k8s_openapi::api::core::v1::{Namespace, ServiceAccount};
-use kube::api::{Api, DeleteParams, ObjectMeta, PostParams};
+use k8s_openapi::api::core::v1::{Namespace, Pod, ServiceAccount};
+use kube::api::{Api, DeleteParams, ListParams, ObjectMeta, PostParams};
 use tokio_util::sync::CancellationToken;
 
-use crate::steps::watch::{Mode, watch_object};
-use crate::steps::{Mismatch, StepError};
+use crate::api::error_text;
+use crate::api::watch::{Mode, WatchError, watch_object};
+use crate::matchers::Mismatch;
+
+/// Why a case's namespace could not be made ready or removed.
+#[derive(Debug, thiserror::Error)]
+pub enum NamespaceError {
+    #[error("creating namespace {ns}: {}; hint: can this kubeconfig create namespaces?", error_text(.source))]
+    Create {
+        ns: String,
+        #[source]
+        source: kube::Error,
+    },
+    #[error("deleting namespace {ns}: {}", error_text(.source))]
+    Delete {
+        ns: String,
+        #[source]
+        source: kube::Error,
+    },
+    #[error(
+        "{what} namespace {ns} did not finish in time; hint: is the API server overloaded or unreachable?"
+    )]
+    CallTimeout { what: &'static str, ns: String },
+    #[error("namespace {ns}: {what}: {source}")]
+    Wait {
+        ns: String,
+        what: &'static str,
+        #[source]
+        source: WatchError,
+    },
+}
 
 pub const RUN_LABEL: &str = "podcheck.io/run";
 pub const CASE_LABEL: &str = "podcheck.io/case";
@@ -73,7 +102,7 @@ pub async fn create(
     run: &str,
     case_id: &str,
     deadline: Instant,
-) -> Result<(), StepError> {
+) -> Result<(), NamespaceError> {
     let api: Api<Namespace> = Api::all(client.clone());
     let obj = Namespace {
         metadata: ObjectMeta {
@@ -96,15 +125,16 @@ pub async fn create(
     let left = deadline.saturating_duration_since(Instant::now());
     match tokio::time::timeout(left, api.create(&PostParams::default(), &obj)).await {
         Err(_) => {
-            return Err(StepError::Api(format!(
-                "creating namespace {ns} did not finish in time"
-            )));
+            return Err(NamespaceError::CallTimeout {
+                what: "creating",
+                ns: ns.to_string(),
+            });
         }
-        Ok(Err(e)) => {
-            return Err(StepError::Api(format!(
-                "creating namespace {ns}: {}",
-                crate::steps::api_error_text(&e)
-            )));
+        Ok(Err(source)) => {
+            return Err(NamespaceError::Create {
+                ns: ns.to_string(),
+                source,
+            });
         }
         Ok(Ok(_)) => {}
     }
@@ -126,29 +156,52 @@ pub async fn create(
     )
     .await
     .map(|_| ())
+    .map_err(|source| NamespaceError::Wait {
+        ns: ns.to_string(),
+        what: "its default ServiceAccount did not appear",
+        source,
+    })
 }
 
 /// Delete the namespace and wait until it is gone; returns how long that took.
+///
+/// Its pods are deleted first with no grace period: the case is over, nothing waits for
+/// their graceful end, and the namespace controller would otherwise wait out each pod's
+/// grace period (30 s by default) before the namespace can go.
 pub async fn delete(
     client: &kube::Client,
     ns: &str,
     deadline: Instant,
-) -> Result<Duration, StepError> {
+) -> Result<Duration, NamespaceError> {
     let started = Instant::now();
     let api: Api<Namespace> = Api::all(client.clone());
+    let pods: Api<Pod> = Api::namespaced(client.clone(), ns);
+    let now = DeleteParams {
+        grace_period_seconds: Some(0),
+        ..DeleteParams::background()
+    };
     // Bounded like everything else: an unreachable API server must not hang the cleanup.
+    // A failure here is not fatal: the namespace's deletion removes the pods anyway.
+    let left = deadline.saturating_duration_since(Instant::now());
+    let _ = tokio::time::timeout(left, pods.delete_collection(&now, &ListParams::default())).await;
     let left = deadline.saturating_duration_since(Instant::now());
     let dp = DeleteParams::background();
     let call = tokio::time::timeout(left, api.delete(ns, &dp));
     let uid = match call.await {
         Err(_) => {
-            return Err(StepError::Api(format!(
-                "deleting namespace {ns} did not finish in time"
-            )));
+            return Err(NamespaceError::CallTimeout {
+                what: "deleting",
+                ns: ns.to_string(),
+            });
         }
         Ok(Ok(either)) => either.left().and_then(|n| n.metadata.uid),
         Ok(Err(kube::Error::Api(s))) if s.code == 404 => return Ok(started.elapsed()),
-        Ok(Err(e)) => return Err(e.into()),
+        Ok(Err(source)) => {
+            return Err(NamespaceError::Delete {
+                ns: ns.to_string(),
+                source,
+            });
+        }
     };
     watch_object(
         api,
@@ -172,7 +225,12 @@ pub async fn delete(
             )),
         },
     )
-    .await?;
+    .await
+    .map_err(|source| NamespaceError::Wait {
+        ns: ns.to_string(),
+        what: "still there",
+        source,
+    })?;
     Ok(started.elapsed())
 }
 

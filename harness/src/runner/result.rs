@@ -4,7 +4,8 @@ use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
-use crate::suite::Mismatch;
+use super::janitor::Cleanup;
+use crate::matchers::Mismatch;
 
 /// How a case ended.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -73,10 +74,65 @@ pub struct Failure {
     pub message: String,
     /// The full text with expected and actual.
     pub detail: String,
+    /// What did not hold, in one line (the mismatch's own summary).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub summary: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expected: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub actual: Option<String>,
+}
+
+impl Failure {
+    /// The namespace could not be made ready: nothing was checked.
+    pub fn setup(ns: &str, error: &str) -> Self {
+        Failure {
+            step: None,
+            message: format!("setting up namespace {ns}: {}", first_line(error)),
+            detail: error.to_string(),
+            summary: None,
+            expected: None,
+            actual: None,
+        }
+    }
+
+    /// Step `i` (0-based) of `case` failed with `e`, written at `location`.
+    pub fn at_step(
+        case: &crate::suite::Case,
+        i: usize,
+        e: &crate::steps::StepError,
+        location: &str,
+    ) -> Self {
+        let covers = case.covers.join(", ");
+        let head = format!(
+            "[{covers}] step {} ({}) failed",
+            i + 1,
+            case.steps[i].summary()
+        );
+        let m = e.mismatch();
+        Failure {
+            step: Some(i + 1),
+            message: format!("{head}: {}", first_line(&e.to_string())),
+            detail: format!("{head}: {e}\n  at {location}"),
+            summary: m.map(|m| m.summary.clone()),
+            expected: m.map(|m| m.expected.clone()),
+            actual: m.map(|m| m.actual.clone()),
+        }
+    }
+
+    /// The failure's own words — summary, expected, actual — as a mismatch shows them;
+    /// `None` when it has none (an error, a timeout that saw nothing).
+    pub fn mismatch_text(&self) -> Option<String> {
+        let (e, a) = (self.expected.as_ref()?, self.actual.as_ref()?);
+        Some(format!(
+            "{}\n  expected: {e}\n  actual:   {a}",
+            self.summary.as_deref().unwrap_or_default()
+        ))
+    }
+}
+
+pub(crate) fn first_line(s: &str) -> &str {
+    s.lines().next().unwrap_or("")
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -89,20 +145,29 @@ pub struct CaseResult {
     pub namespace: String,
     #[serde(flatten)]
     pub status: CaseStatus,
+    /// From start to verdict: setup, steps, diagnostics (the case's critical path;
+    /// cleanup runs after, in the background).
     #[serde(with = "secs")]
     pub duration: Duration,
+    /// The steps alone.
+    #[serde(with = "secs")]
+    pub step_time: Duration,
     #[serde(with = "epoch")]
     pub started: SystemTime,
     pub steps: Vec<StepResult>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub failure: Option<Failure>,
+    /// The case is a mutant or self-test (`expect_failure`): it says nothing about the
+    /// behaviours it names, only about podcheck's checks.
+    pub self_test: bool,
     /// The case was a mutant or self-test that had to fail, and did as described.
     pub expected_failure: bool,
     /// describe / events / logs collected on failure.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub diagnostics: String,
-    /// Namespace cleanup: what happened (deleted in Ns, kept, failed: ...).
-    pub cleanup: String,
+    /// Namespace cleanup, which runs after the verdict: deleted (and how long it took),
+    /// kept, or failed and why.
+    pub cleanup: Cleanup,
 }
 
 impl CaseResult {
@@ -110,23 +175,47 @@ impl CaseResult {
         format!("{}::{}", self.suite, self.case)
     }
 
-    /// A result for a case that did not run.
-    pub fn skipped(case: &crate::suite::Case, reason: impl Into<String>) -> Self {
+    /// A result for a case about to run in `namespace`: passed until a step says otherwise.
+    pub fn starting(case: &crate::suite::Case, namespace: &str, started: SystemTime) -> Self {
         CaseResult {
             suite: case.suite.clone(),
             case: case.name.clone(),
             file: case.file.display().to_string(),
             covers: case.covers.clone(),
-            namespace: String::new(),
-            status: CaseStatus::Skipped(reason.into()),
+            namespace: namespace.to_string(),
+            status: CaseStatus::Passed,
             duration: Duration::ZERO,
-            started: SystemTime::now(),
+            step_time: Duration::ZERO,
+            started,
             steps: Vec::new(),
             failure: None,
+            self_test: case.expect_failure.is_some(),
             expected_failure: false,
             diagnostics: String::new(),
-            cleanup: String::new(),
+            cleanup: Cleanup::none(),
         }
+    }
+
+    /// A result for a case that did not run.
+    pub fn skipped(case: &crate::suite::Case, reason: impl Into<String>) -> Self {
+        let mut r = CaseResult::starting(case, "", SystemTime::now());
+        r.status = CaseStatus::Skipped(reason.into());
+        r
+    }
+
+    /// A case that could not run at all (no cluster): an error, not a failure.
+    pub fn could_not_run(case: &crate::suite::Case, why: &str) -> Self {
+        let mut r = CaseResult::starting(case, "", SystemTime::now());
+        r.status = CaseStatus::Error;
+        r.failure = Some(Failure {
+            step: None,
+            message: format!("could not run: {}", first_line(why)),
+            detail: why.to_string(),
+            summary: None,
+            expected: None,
+            actual: None,
+        });
+        r
     }
 
     /// The step log as text, for JUnit's system-out and terminal output.
@@ -162,15 +251,15 @@ impl CaseResult {
                 }
             }
         }
-        if !self.cleanup.is_empty() {
-            s.push_str(&format!("cleanup: {}\n", self.cleanup));
+        if !self.cleanup.detail.is_empty() {
+            s.push_str(&format!("cleanup: {}\n", self.cleanup.detail));
         }
         s
     }
 }
 
 /// Durations as seconds with millisecond precision in JSON.
-mod secs {
+pub(crate) mod secs {
     use std::time::Duration;
     pub fn serialize<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_f64((d.as_secs_f64() * 1000.0).round() / 1000.0)

@@ -6,10 +6,10 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use crate::api::resolve::Resolver;
 use crate::cluster::{self, Cluster, ClusterOptions};
 use crate::image::{self, ImageMap};
 use crate::kubectl::Kubectl;
-use crate::steps::resolve::Resolver;
 
 use super::Environment;
 
@@ -54,8 +54,10 @@ pub struct SetupOptions {
 pub enum SetupError {
     #[error("cluster: {0}")]
     Cluster(#[from] cluster::ClusterError),
-    #[error("images: {0}")]
-    Image(String),
+    #[error("fixture images: {0}")]
+    Image(#[from] image::ImageError),
+    #[error("fixture images: the build task failed: {0}")]
+    ImageTask(#[source] tokio::task::JoinError),
 }
 
 /// A cluster and the environment cases run in. Shut the cluster down when done.
@@ -98,8 +100,7 @@ async fn finish(
             let out = image::default_out_dir();
             let built = tokio::task::spawn_blocking(move || image::build_all(&out))
                 .await
-                .map_err(|e| SetupError::Image(e.to_string()))?
-                .map_err(|e| SetupError::Image(e.to_string()))?;
+                .map_err(SetupError::ImageTask)??;
             if preloaded() {
                 tracing::info!("offline images: loaded by whoever started the cluster");
             } else if cluster.can_load_images() {
@@ -139,6 +140,8 @@ async fn finish(
         run_id: opts.run_id.clone(),
         work_dir: run_dir,
         keep_on_failure: opts.keep_on_failure,
+        janitor: super::janitor::Janitor::new(cluster.client(), &opts.run_id),
+        nodes: cluster.nodes().to_vec(),
     };
     Ok((env, mode))
 }

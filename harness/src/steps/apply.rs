@@ -17,11 +17,9 @@ use kube::api::{Patch, PatchParams};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{LoadCx, StepCx, StepError};
-use crate::suite::Dur;
-use crate::suite::manifest::{InlineManifest, Resolved, describe_doc, resolve};
-
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+use super::{Invalid, LoadCx, StepCx, StepError, StepKind};
+use crate::fields::Dur;
+use crate::fields::manifest::{InlineManifest, Resolved, describe_doc, resolve};
 
 /// The field manager podcheck applies as.
 pub const FIELD_MANAGER: &str = "podcheck";
@@ -39,8 +37,14 @@ pub struct Apply {
     pub resolved: Resolved,
 }
 
-impl Apply {
-    pub fn validate(&mut self, cx: &LoadCx<'_>) -> Result<(), String> {
+impl StepKind for Apply {
+    const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+    fn timeout_field(&self) -> Option<Dur> {
+        self.timeout
+    }
+
+    fn validate(&mut self, cx: &LoadCx<'_>) -> Result<(), Invalid> {
         super::positive(self.timeout, "timeout")?;
         self.resolved = resolve(&self.file, &self.manifest, cx.dir)?;
         for d in &self.resolved.docs {
@@ -51,23 +55,24 @@ impl Apply {
                 return Err(format!(
                     "{}: apply needs `metadata.name` (use `create` for generateName)",
                     describe_doc(d)
-                ));
+                )
+                .into());
             }
         }
         Ok(())
     }
-
-    pub fn summary(&self) -> String {
+    fn summary(&self) -> String {
         self.resolved.to_string()
     }
-
-    pub async fn run(&self, cx: &mut StepCx<'_>) -> Result<(), StepError> {
+    async fn run(&self, cx: &mut StepCx<'_>) -> Result<(), StepError> {
         for doc in self.resolved.render(cx.vars())? {
-            let (api, name, doc) = place(cx, doc).await?;
+            let (api, name, doc) = cx.place(doc).await?;
             let pp = PatchParams::apply(FIELD_MANAGER).force();
             let obj = cx
                 .bounded("apply", async {
-                    Ok(api.patch(&name, &pp, &Patch::Apply(&doc)).await?)
+                    api.patch(&name, &pp, &Patch::Apply(&doc))
+                        .await
+                        .map_err(|e| StepError::api(format!("applying {}", describe_doc(&doc)), e))
                 })
                 .await?;
             cx.note(format!(
@@ -79,23 +84,4 @@ impl Apply {
         }
         Ok(())
     }
-}
-
-/// Find the API of a manifest document and put it in the case's namespace.
-pub(crate) async fn place(
-    cx: &StepCx<'_>,
-    mut doc: Value,
-) -> Result<(kube::Api<kube::api::DynamicObject>, String, Value), StepError> {
-    let r = cx.env.resolver.for_document(&doc).await?;
-    if r.namespaced
-        && let Some(meta) = doc.get_mut("metadata").and_then(Value::as_object_mut)
-    {
-        meta.insert("namespace".into(), Value::String(cx.ns().to_string()));
-    }
-    let name = doc
-        .pointer("/metadata/name")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
-    Ok((cx.env.resolver.api(&r, cx.ns()), name, doc))
 }

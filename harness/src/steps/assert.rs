@@ -1,6 +1,7 @@
 //! `assert`: a predicate over one object holds now, or, with `during:`, on every state the
-//! object goes through for that long (watched, failing at the first state that breaks it).
-//! In `during` checks, CEL sees the object as it was at the start as `initial`:
+//! object goes through for that long (watched, failing at the first state that breaks it,
+//! and erring when the watch could not see the whole window). In `during` checks, CEL sees
+//! the object as it was at the start as `initial`:
 //!
 //! ```yaml
 //! - assert: { pod: kuard, expr: "status.containerStatuses[0].restartCount >= 1" }
@@ -12,76 +13,78 @@
 
 use std::time::Duration;
 
-use backon::{ExponentialBuilder, Retryable};
+use serde::{Deserialize, Serialize};
 
-use super::wait::{object_api, to_json};
-use super::watch::{Mode, watch_object};
-use super::{StepCx, StepError};
-use crate::suite::check::CheckSpec;
+use super::check::CheckSpec;
+use super::{Invalid, LoadCx, StepCx, StepError, StepKind};
+use crate::api::object::to_json;
+use crate::api::watch::{Mode, watch_object};
+use crate::fields::Dur;
 
-/// A one-shot check needs only a GET; the deadline covers retries of transient API errors.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(15);
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(transparent)]
+pub struct Assert(pub CheckSpec);
 
-pub fn validate(s: &CheckSpec) -> Result<(), String> {
-    s.validate()?;
-    super::positive(s.timeout, "timeout")?;
-    super::positive(s.during, "during")?;
-    if !s.has_predicate() && s.absent.is_none() {
-        return Err("nothing to assert: give condition, phase, match, expr or absent".into());
+impl StepKind for Assert {
+    /// A one-shot check needs only a GET; the deadline covers retries of transient API errors.
+    const DEFAULT_TIMEOUT: Duration = Duration::from_secs(15);
+
+    fn timeout_field(&self) -> Option<Dur> {
+        self.0.timeout
     }
-    Ok(())
-}
 
-pub async fn run(s: &CheckSpec, cx: &mut StepCx<'_>) -> Result<(), StepError> {
-    let (api, name, shown) = object_api(s, cx).await?;
-    let pred = s
-        .compile(cx.vars())
-        .map_err(|e| StepError::Invalid(e.to_string()))?;
-    match s.during {
-        None => {
-            let obj = get_with_retries(&api, &name, cx).await?;
-            let v = obj.as_ref().map(to_json);
-            pred.check(v.as_ref(), None).map_err(StepError::Failed)?;
-            cx.note(format!("{shown}: holds"));
-        }
-        Some(d) => {
-            let mut initial = None;
-            watch_object(
-                api,
-                &name,
-                Mode::Hold(d.0),
-                cx.deadline,
-                &cx.env.cancel,
-                |o| {
-                    let v = o.map(to_json);
-                    if initial.is_none() {
-                        initial = Some(v.clone());
-                    }
-                    pred.check(v.as_ref(), initial.as_ref().and_then(|i| i.as_ref()))
-                },
-            )
-            .await?;
-            cx.note(format!("{shown}: held throughout {d}"));
-        }
+    fn window(&self) -> Duration {
+        self.0.during.map_or(Duration::ZERO, |d| d.0)
     }
-    Ok(())
-}
 
-/// GET an object, retrying transport errors (not API answers) until the step's deadline.
-pub(crate) async fn get_with_retries(
-    api: &kube::Api<kube::api::DynamicObject>,
-    name: &str,
-    cx: &StepCx<'_>,
-) -> Result<Option<kube::api::DynamicObject>, StepError> {
-    let get = || async { api.get_opt(name).await };
-    let retrying = get
-        .retry(
-            ExponentialBuilder::default()
-                .with_min_delay(Duration::from_millis(100))
-                .with_max_delay(Duration::from_secs(2))
-                .with_total_delay(Some(cx.remaining()))
-                .without_max_times(),
-        )
-        .when(|e| !matches!(e, kube::Error::Api(_)));
-    cx.bounded("get", async { Ok(retrying.await?) }).await
+    fn summary(&self) -> String {
+        self.0.summary_with_target()
+    }
+
+    fn validate(&mut self, _: &LoadCx<'_>) -> Result<(), Invalid> {
+        let s = &self.0;
+        s.validate()?;
+        super::positive(s.timeout, "timeout")?;
+        super::positive(s.during, "during")?;
+        if !s.has_predicate() && s.absent.is_none() {
+            return Err("nothing to assert: give condition, phase, match, expr or absent".into());
+        }
+        Ok(())
+    }
+
+    async fn run(&self, cx: &mut StepCx<'_>) -> Result<(), StepError> {
+        let s = &self.0;
+        let (api, name, shown) = s.object_api(cx).await?;
+        let pred = s.compile(cx.vars())?;
+        match s.during {
+            None => {
+                let obj = s.get(cx, &api, &name).await?;
+                let v = obj.as_ref().map(to_json);
+                pred.check(v.as_ref(), None)
+                    .map_err(|m| StepError::Failed(m.into_mismatch()))?;
+                cx.note(format!("{shown}: holds"));
+            }
+            Some(d) => {
+                let mut initial = None;
+                watch_object(
+                    api,
+                    &name,
+                    Mode::Hold(d.0),
+                    cx.deadline,
+                    &cx.env.cancel,
+                    |o| {
+                        let v = o.map(to_json);
+                        if initial.is_none() {
+                            initial = Some(v.clone());
+                        }
+                        pred.check(v.as_ref(), initial.as_ref().and_then(|i| i.as_ref()))
+                            .map_err(|m| m.into_mismatch())
+                    },
+                )
+                .await?;
+                cx.note(format!("{shown}: held throughout {d}"));
+            }
+        }
+        Ok(())
+    }
 }

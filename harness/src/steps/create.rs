@@ -14,12 +14,10 @@ use std::time::Duration;
 use kube::api::PostParams;
 use serde::{Deserialize, Serialize};
 
-use super::{LoadCx, Mismatch, StepCx, StepError};
-use crate::suite::Dur;
-use crate::suite::manifest::{InlineManifest, Resolved, describe_doc, resolve};
-use crate::suite::text::TextSpec;
-
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+use super::{Invalid, LoadCx, Mismatch, StepCx, StepError, StepKind};
+use crate::fields::Dur;
+use crate::fields::manifest::{InlineManifest, Resolved, describe_doc, resolve};
+use crate::matchers::text::TextSpec;
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -50,26 +48,38 @@ pub struct Rejected {
     pub message: Option<TextSpec>,
 }
 
-impl Create {
-    pub fn validate(&mut self, cx: &LoadCx<'_>) -> Result<(), String> {
+impl StepKind for Create {
+    const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+    fn timeout_field(&self) -> Option<Dur> {
+        self.timeout
+    }
+
+    fn validate(&mut self, cx: &LoadCx<'_>) -> Result<(), Invalid> {
         super::positive(self.timeout, "timeout")?;
         self.resolved = resolve(&self.file, &self.manifest, cx.dir)?;
-        if self.rejected.is_some() && self.resolved.docs.len() != 1 {
-            return Err("`rejected` needs a manifest with exactly one document".into());
+        if let Some(r) = &self.rejected {
+            if self.resolved.docs.len() != 1 {
+                return Err("`rejected` needs a manifest with exactly one document".into());
+            }
+            if r.code.is_none()
+                && r.reason.is_none()
+                && r.message.as_ref().is_none_or(|m| m.is_empty())
+            {
+                return Err("`rejected: {}` accepts any refusal, even one for another reason: give `code`, `reason` or `message`".into());
+            }
         }
         Ok(())
     }
-
-    pub fn summary(&self) -> String {
+    fn summary(&self) -> String {
         match &self.rejected {
             Some(_) => format!("{} (must be rejected)", self.resolved),
             None => self.resolved.to_string(),
         }
     }
-
-    pub async fn run(&self, cx: &mut StepCx<'_>) -> Result<(), StepError> {
+    async fn run(&self, cx: &mut StepCx<'_>) -> Result<(), StepError> {
         for doc in self.resolved.render(cx.vars())? {
-            let (api, _, doc) = super::apply::place(cx, doc).await?;
+            let (api, _, doc) = cx.place(doc).await?;
             let what = describe_doc(&doc);
             let obj: kube::api::DynamicObject = serde_json::from_value(doc)
                 .map_err(|e| StepError::Invalid(format!("{what}: {e}")))?;
@@ -86,7 +96,7 @@ impl Create {
                     o.metadata.name.as_deref().unwrap_or("?"),
                     o.metadata.uid.as_deref().unwrap_or("?")
                 )),
-                (Err(e), None) => return Err(e.into()),
+                (Err(e), None) => return Err(StepError::api(format!("creating {what}"), e)),
                 (Ok(o), Some(_)) => {
                     return Err(StepError::Failed(Mismatch::new(
                         format!("the API server accepted {what}"),
@@ -101,7 +111,7 @@ impl Create {
                     ));
                     check_rejection(want, status.code, &status.reason, &status.message, cx)?;
                 }
-                (Err(e), Some(_)) => return Err(e.into()),
+                (Err(e), Some(_)) => return Err(StepError::api(format!("creating {what}"), e)),
             }
         }
         Ok(())
@@ -135,9 +145,9 @@ fn check_rejection(
         )));
     }
     if let Some(m) = &want.message {
-        let m =
-            m.0.compile(cx.vars())
-                .map_err(|e| StepError::Invalid(e.to_string()))?;
+        let m = m
+            .compile(cx.vars())
+            .map_err(|e| StepError::Invalid(e.to_string()))?;
         m.check("the rejection message", message)
             .map_err(StepError::Failed)?;
     }

@@ -11,15 +11,14 @@ use std::time::Duration;
 use kube::api::{DeleteParams, DynamicObject};
 use serde::{Deserialize, Serialize};
 
-use super::watch::{Mode, watch_object};
-use super::{LoadCx, Mismatch, StepCx, StepError};
-use crate::suite::Dur;
-use crate::suite::manifest::{InlineManifest, Resolved, resolve};
-use crate::suite::objref::ObjectRef;
-use crate::suite::template::Template;
+use super::{Invalid, LoadCx, Mismatch, StepCx, StepError, StepKind};
+use crate::api::watch::{Mode, watch_object};
+use crate::fields::Dur;
+use crate::fields::manifest::{InlineManifest, Resolved, resolve};
+use crate::fields::objref::ObjectRef;
+use crate::fields::template::Template;
 
 /// The default grace period is 30s; deletion finishes within it plus some slack.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(90);
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -47,8 +46,14 @@ pub struct Delete {
     pub resolved: Option<Resolved>,
 }
 
-impl Delete {
-    pub fn validate(&mut self, cx: &LoadCx<'_>) -> Result<(), String> {
+impl StepKind for Delete {
+    const DEFAULT_TIMEOUT: Duration = Duration::from_secs(90);
+
+    fn timeout_field(&self) -> Option<Dur> {
+        self.timeout
+    }
+
+    fn validate(&mut self, cx: &LoadCx<'_>) -> Result<(), Invalid> {
         super::positive(self.timeout, "timeout")?;
         let by_name = self.pod.is_some() as u8 + self.object.is_some() as u8;
         let by_manifest = self.file.is_some() || self.manifest.is_some();
@@ -61,8 +66,7 @@ impl Delete {
             _ => Err("give exactly one of `pod`, `object`, `file`, `manifest`".into()),
         }
     }
-
-    pub fn summary(&self) -> String {
+    fn summary(&self) -> String {
         match (&self.pod, &self.object, &self.resolved) {
             (Some(p), _, _) => format!("pod/{p}"),
             (_, Some(o), _) => o.to_string(),
@@ -70,13 +74,12 @@ impl Delete {
             _ => String::new(),
         }
     }
-
-    pub async fn run(&self, cx: &mut StepCx<'_>) -> Result<(), StepError> {
+    async fn run(&self, cx: &mut StepCx<'_>) -> Result<(), StepError> {
         // (kind or document) -> (api, name)
         let mut targets = Vec::new();
         if let Some(r) = &self.resolved {
             for doc in r.render(cx.vars())? {
-                let (api, name, _) = super::apply::place(cx, doc).await?;
+                let (api, name, _) = cx.place(doc).await?;
                 targets.push((api, name));
             }
         } else {

@@ -26,13 +26,11 @@ use k8s_openapi::api::core::v1::{Event, Pod};
 use kube::api::{Api, ListParams};
 use serde::{Deserialize, Serialize};
 
-use super::{LoadCx, Mismatch, StepCx, StepError};
-use crate::suite::Dur;
-use crate::suite::template::{ArgTemplate, Template};
-use crate::suite::text::{RegexTemplate, quote_block};
+use super::{Invalid, LoadCx, Mismatch, StepCx, StepError, StepKind};
+use crate::fields::Dur;
+use crate::fields::template::{ArgTemplate, Template};
+use crate::matchers::text::{RegexTemplate, quote_block};
 use parse::Node;
-
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -60,8 +58,14 @@ pub struct Describe {
     pub files: BTreeMap<String, PathBuf>,
 }
 
-impl Describe {
-    pub fn validate(&mut self, cx: &LoadCx<'_>) -> Result<(), String> {
+impl StepKind for Describe {
+    const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+    fn timeout_field(&self) -> Option<Dur> {
+        self.timeout
+    }
+
+    fn validate(&mut self, cx: &LoadCx<'_>) -> Result<(), Invalid> {
         super::positive(self.timeout, "timeout")?;
         match (self.pod.is_some(), self.args.is_empty()) {
             (true, false) => return Err("give either `pod` or `args`, not both".into()),
@@ -70,10 +74,13 @@ impl Describe {
             }
             _ => {}
         }
-        super::kubectl::resolve_files(self.args.iter(), cx.dir, &mut self.files)
+        Ok(super::kubectl::resolve_files(
+            self.args.iter(),
+            cx.dir,
+            &mut self.files,
+        )?)
     }
-
-    pub fn summary(&self) -> String {
+    fn summary(&self) -> String {
         match &self.pod {
             Some(p) => format!("pods {p}"),
             None => self
@@ -84,8 +91,7 @@ impl Describe {
                 .join(" "),
         }
     }
-
-    pub async fn run(&self, cx: &mut StepCx<'_>) -> Result<(), StepError> {
+    async fn run(&self, cx: &mut StepCx<'_>) -> Result<(), StepError> {
         let mut args = vec!["describe".to_string()];
         match &self.pod {
             Some(p) => args.extend(["pods".to_string(), p.render(cx.vars())?]),
@@ -152,7 +158,9 @@ impl Describe {
             return self.check_consistency(cx, &docs, &after, &events.items);
         }
     }
+}
 
+impl Describe {
     fn check_fields(&self, cx: &StepCx<'_>, docs: &[Node]) -> Result<(), StepError> {
         let mut problems = Vec::new();
         let (mut want, mut got) = (Vec::new(), Vec::new());
@@ -203,7 +211,6 @@ impl Describe {
             got.join("; "),
         )))
     }
-
     fn check_consistency(
         &self,
         cx: &mut StepCx<'_>,
@@ -213,13 +220,18 @@ impl Describe {
     ) -> Result<(), StepError> {
         let mut diffs = Vec::new();
         let mut checked = 0;
+        let mut unmatched = Vec::new();
         for d in docs {
             let name = d.value_of("Name").unwrap_or_default();
             let Some(pod) = pods
                 .iter()
                 .find(|p| p.metadata.name.as_deref() == Some(name.as_str()))
             else {
-                // Not a pod of this namespace (describe of another kind): nothing to compare.
+                unmatched.push(if name.is_empty() {
+                    "(no Name)".to_string()
+                } else {
+                    name
+                });
                 continue;
             };
             checked += 1;
@@ -242,6 +254,28 @@ impl Describe {
             "{checked} described pod(s) compared with the API: {} difference(s)",
             diffs.len()
         ));
+        // A consistency check that compared nothing checked nothing: every described object
+        // must be a pod of the namespace (describe of other kinds: `consistent: false`).
+        if !unmatched.is_empty() {
+            return Err(StepError::Failed(Mismatch::new(
+                format!(
+                    "described object(s) {} match no pod of the namespace, so nothing could be compared",
+                    unmatched.join(", ")
+                ),
+                "every described object to be a pod of the namespace (give `consistent: false` to describe other kinds)",
+                format!(
+                    "pods of the namespace: {}",
+                    if pods.is_empty() {
+                        "none".to_string()
+                    } else {
+                        pods.iter()
+                            .filter_map(|p| p.metadata.name.clone())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    }
+                ),
+            )));
+        }
         if diffs.is_empty() {
             return Ok(());
         }

@@ -14,13 +14,12 @@ use kube::api::Api;
 use kube::runtime::watcher;
 use serde::{Deserialize, Serialize};
 
-use super::watch::{Mode, Set, watch_set};
-use super::{Mismatch, StepCx, StepError};
-use crate::suite::Dur;
-use crate::suite::template::Template;
+use super::{Invalid, LoadCx, Mismatch, StepCx, StepError, StepKind};
+use crate::api::watch::{Mode, Set, watch_set};
+use crate::fields::Dur;
+use crate::fields::template::Template;
 
 /// Readiness needs a few probe periods plus the endpoint controller's batching.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -39,8 +38,18 @@ pub struct Endpoints {
     pub timeout: Option<Dur>,
 }
 
-impl Endpoints {
-    pub fn validate(&self) -> Result<(), String> {
+impl StepKind for Endpoints {
+    const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+
+    fn timeout_field(&self) -> Option<Dur> {
+        self.timeout
+    }
+
+    fn window(&self) -> Duration {
+        self.during.map_or(Duration::ZERO, |d| d.0)
+    }
+
+    fn validate(&mut self, _: &LoadCx<'_>) -> Result<(), Invalid> {
         super::positive(self.timeout, "timeout")?;
         super::positive(self.during, "during")?;
         if self.present == Some(false) && self.ready.is_some() {
@@ -50,25 +59,14 @@ impl Endpoints {
         }
         Ok(())
     }
-
-    fn want(&self) -> String {
-        match (self.present, self.ready) {
-            (Some(false), _) => "absent".into(),
-            (_, Some(true)) => "present, ready=true".into(),
-            (_, Some(false)) => "present, ready=false".into(),
-            (_, None) => "present".into(),
-        }
-    }
-
-    pub fn summary(&self) -> String {
+    fn summary(&self) -> String {
         let mut s = format!("service/{} pod/{}: {}", self.service, self.pod, self.want());
         if let Some(d) = self.during {
             s.push_str(&format!(" during {d}"));
         }
         s
     }
-
-    pub async fn run(&self, cx: &mut StepCx<'_>) -> Result<(), StepError> {
+    async fn run(&self, cx: &mut StepCx<'_>) -> Result<(), StepError> {
         let svc = self.service.render(cx.vars())?;
         let pod = self.pod.render(cx.vars())?;
         let api: Api<EndpointSlice> = Api::namespaced(cx.client(), cx.ns());
@@ -87,7 +85,17 @@ impl Endpoints {
         ));
         Ok(())
     }
+}
 
+impl Endpoints {
+    fn want(&self) -> String {
+        match (self.present, self.ready) {
+            (Some(false), _) => "absent".into(),
+            (_, Some(true)) => "present, ready=true".into(),
+            (_, Some(false)) => "present, ready=false".into(),
+            (_, None) => "present".into(),
+        }
+    }
     fn check(&self, svc: &str, pod: &str, set: &Set<EndpointSlice>) -> Result<(), Mismatch> {
         let found = find(pod, set);
         let ok = match (self.present, self.ready, &found) {

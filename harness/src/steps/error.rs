@@ -5,29 +5,90 @@
 //! - error: { pod: bad }                               # nothing was created
 //! - error: { pod: kuard, condition: Ready, during: 20s }   # never Ready while failing
 //! ```
+//! "Does not satisfy" means the predicate was evaluated and is false. An expression that
+//! cannot be evaluated on the object (a field it reads is not there) proves nothing, so it
+//! fails the step instead of passing it.
 
 use std::time::Duration;
 
-use super::assert::get_with_retries;
-use super::wait::{object_api, to_json};
-use super::watch::{Mode, watch_object};
-use super::{Mismatch, StepCx, StepError};
-use crate::suite::check::{CheckSpec, Predicate, existing_summary};
+use serde::{Deserialize, Serialize};
 
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(15);
+use super::check::{CheckSpec, Predicate, existing_summary};
+use super::{Invalid, LoadCx, Mismatch, StepCx, StepError, StepKind};
+use crate::api::object::to_json;
+use crate::api::watch::{Mode, watch_object};
+use crate::fields::Dur;
+use crate::matchers::Miss;
 
-pub fn validate(s: &CheckSpec) -> Result<(), String> {
-    s.validate()?;
-    super::positive(s.timeout, "timeout")?;
-    super::positive(s.during, "during")?;
-    if s.absent.is_some() {
-        return Err("`error` already means absent when it has no predicate; drop `absent`".into());
+/// The `error` step (named so to stay clear of the error types).
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(transparent)]
+pub struct Refute(pub CheckSpec);
+
+impl StepKind for Refute {
+    const DEFAULT_TIMEOUT: Duration = Duration::from_secs(15);
+
+    fn timeout_field(&self) -> Option<Dur> {
+        self.0.timeout
     }
-    Ok(())
+
+    fn window(&self) -> Duration {
+        self.0.during.map_or(Duration::ZERO, |d| d.0)
+    }
+
+    fn summary(&self) -> String {
+        self.0.summary_with_target()
+    }
+
+    fn validate(&mut self, _: &LoadCx<'_>) -> Result<(), Invalid> {
+        let s = &self.0;
+        s.validate()?;
+        super::positive(s.timeout, "timeout")?;
+        super::positive(s.during, "during")?;
+        if s.absent.is_some() {
+            return Err(
+                "`error` already means absent when it has no predicate; drop `absent`".into(),
+            );
+        }
+        Ok(())
+    }
+
+    async fn run(&self, cx: &mut StepCx<'_>) -> Result<(), StepError> {
+        let s = &self.0;
+        let (api, name, shown) = s.object_api(cx).await?;
+        let pred = s.compile(cx.vars())?;
+        let has = s.has_predicate();
+        match s.during {
+            None => {
+                let obj = s.get(cx, &api, &name).await?;
+                let v = obj.as_ref().map(to_json);
+                negated(&pred, has, &shown, v.as_ref()).map_err(StepError::Failed)?;
+            }
+            Some(d) => {
+                watch_object(
+                    api,
+                    &name,
+                    Mode::Hold(d.0),
+                    cx.deadline,
+                    &cx.env.cancel,
+                    |o| {
+                        let v = o.map(to_json);
+                        negated(&pred, has, &shown, v.as_ref())
+                    },
+                )
+                .await?;
+            }
+        }
+        cx.note(format!(
+            "{shown}: as required, {}",
+            if has { "does not match" } else { "absent" }
+        ));
+        Ok(())
+    }
 }
 
-/// The negation: `Ok` when the predicate does NOT hold (or, without one, when the object
-/// is absent).
+/// The negation: `Ok` when the predicate is false (or, without one, when the object is
+/// absent); a predicate that holds, or that cannot be evaluated, is a failure.
 fn negated(
     pred: &Predicate,
     has_predicate: bool,
@@ -47,54 +108,32 @@ fn negated(
                 format!("{shown} not to satisfy the check"),
                 format!("it does: {}", existing_summary(o)),
             )),
-            Err(_) => Ok(()),
+            Err(Miss::False(_)) => Ok(()),
+            Err(Miss::Unknown(m)) => Err(Mismatch::new(
+                format!(
+                    "{shown}: cannot tell whether the check holds ({}), so it cannot be said not to",
+                    m.summary
+                ),
+                format!("{shown} not to satisfy the check"),
+                m.actual,
+            )),
         },
     }
-}
-
-pub async fn run(s: &CheckSpec, cx: &mut StepCx<'_>) -> Result<(), StepError> {
-    let (api, name, shown) = object_api(s, cx).await?;
-    let pred = s
-        .compile(cx.vars())
-        .map_err(|e| StepError::Invalid(e.to_string()))?;
-    let has = s.has_predicate();
-    match s.during {
-        None => {
-            let obj = get_with_retries(&api, &name, cx).await?;
-            let v = obj.as_ref().map(to_json);
-            negated(&pred, has, &shown, v.as_ref()).map_err(StepError::Failed)?;
-        }
-        Some(d) => {
-            watch_object(
-                api,
-                &name,
-                Mode::Hold(d.0),
-                cx.deadline,
-                &cx.env.cancel,
-                |o| {
-                    let v = o.map(to_json);
-                    negated(&pred, has, &shown, v.as_ref())
-                },
-            )
-            .await?;
-        }
-    }
-    cx.note(format!(
-        "{shown}: as required, {}",
-        if has { "does not match" } else { "absent" }
-    ));
-    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::suite::template::Vars;
+    use crate::fields::template::Vars;
+
+    fn pred(y: &str) -> Predicate {
+        let spec: CheckSpec = serde_saphyr::from_str(y).unwrap();
+        spec.compile(&Vars::for_validation()).unwrap()
+    }
 
     #[test]
     fn negation_shows_what_matched() {
-        let spec: CheckSpec = serde_saphyr::from_str("{pod: kuard, phase: Running}").unwrap();
-        let p = spec.compile(&Vars::for_validation()).unwrap();
+        let p = pred("{pod: kuard, phase: Running}");
         let running =
             serde_json::json!({"metadata": {"name": "kuard"}, "status": {"phase": "Running"}});
         let m = negated(&p, true, "pod/kuard", Some(&running)).unwrap_err();
@@ -102,5 +141,23 @@ mod tests {
         assert_eq!(m.actual, "it does: kuard exists (phase Running)");
         assert!(negated(&p, true, "pod/kuard", None).is_ok());
         assert!(negated(&p, false, "pod/kuard", Some(&running)).is_err());
+    }
+
+    /// Before this rule, an expression reading a missing field counted as "does not hold"
+    /// and the negation passed without having looked at anything.
+    #[test]
+    fn an_expression_that_cannot_be_evaluated_is_not_a_negation() {
+        let p = pred("{pod: kuard, expr: 'status.containerStatuses[0].restartCount > 0'}");
+        let starting =
+            serde_json::json!({"metadata": {"name": "kuard"}, "status": {"phase": "Pending"}});
+        let m = negated(&p, true, "pod/kuard", Some(&starting)).unwrap_err();
+        assert!(
+            m.summary.contains("cannot tell whether the check holds"),
+            "{}",
+            m.summary
+        );
+        let restarted = serde_json::json!({"metadata": {"name": "kuard"},
+            "status": {"containerStatuses": [{"restartCount": 0}]}});
+        assert!(negated(&p, true, "pod/kuard", Some(&restarted)).is_ok());
     }
 }

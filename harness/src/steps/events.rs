@@ -19,26 +19,102 @@ use kube::api::Api;
 use kube::runtime::watcher;
 use serde::{Deserialize, Serialize};
 
-use super::watch::{Mode, Set, watch_set};
-use super::{Mismatch, StepCx, StepError};
-use crate::suite::Dur;
-use crate::suite::objref::{ObjectRef, target};
-use crate::suite::template::{Template, Vars};
-use crate::suite::text::RegexTemplate;
+use super::{Invalid, LoadCx, Mismatch, StepCx, StepError, StepKind};
+use crate::api::watch::{Mode, Set, watch_set};
+use crate::fields::Dur;
+use crate::fields::objref::{ObjectRef, target};
+use crate::fields::template::{Template, Vars};
+use crate::fields::versioned::Versioned;
+use crate::matchers::text::RegexTemplate;
 
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+/// An Event's `type`: the API knows two.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+pub enum EventType {
+    Normal,
+    Warning,
+}
+
+impl EventType {
+    fn as_str(self) -> &'static str {
+        match self {
+            EventType::Normal => "Normal",
+            EventType::Warning => "Warning",
+        }
+    }
+}
+
+/// Reasons the kubelet, the scheduler and the controllers give the events of pods and
+/// their Services (pkg/kubelet/events, the scheduler's and controllers' recorders). A reason
+/// outside the list is a load error unless the event says `custom_reason: true`: a typo
+/// (`Killng`) would otherwise match nothing, and under `none:` pass without checking.
+pub const KNOWN_REASONS: &[&str] = &[
+    // kubelet: containers
+    "Created",
+    "Started",
+    "Failed",
+    "Killing",
+    "Preempting",
+    "BackOff",
+    "ExceededGracePeriod",
+    // kubelet: images
+    "Pulling",
+    "Pulled",
+    "InspectFailed",
+    "ErrImageNeverPull",
+    // kubelet: probes
+    "Unhealthy",
+    "ProbeWarning",
+    // kubelet: pods and sandboxes
+    "FailedKillPod",
+    "FailedCreatePodContainer",
+    "NetworkNotReady",
+    "FailedCreatePodSandBox",
+    "FailedPodSandBoxStatus",
+    "SandboxChanged",
+    "FailedSync",
+    "FailedValidation",
+    "FailedPostStartHook",
+    "FailedPreStopHook",
+    "FailedMount",
+    "FailedAttachVolume",
+    "FailedMapVolume",
+    "SuccessfulAttachVolume",
+    "SuccessfulMountVolume",
+    "OutOfDisk",
+    "HostPortConflict",
+    "NodeSelectorMismatching",
+    "InsufficientFreeCPU",
+    "InsufficientFreeMemory",
+    "OutOfpods",
+    "Evicted",
+    "ResizeDeferred",
+    "ResizeInfeasible",
+    // scheduler
+    "Scheduled",
+    "FailedScheduling",
+    "Preempted",
+    // controllers (node lifecycle, endpoints, endpoint slices)
+    "TaintManagerEviction",
+    "NodeNotReady",
+    "FailedToUpdateEndpoint",
+    "FailedToUpdateEndpointSlices",
+];
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct EventSpec {
     #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<String>,
+    pub type_: Option<EventType>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<Template>,
+    /// The reason is one of the cluster's own (not in [`KNOWN_REASONS`]), on purpose.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub custom_reason: bool,
+    /// A substring of the message; or `by_version:` one per Kubernetes version range.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub message: Option<Template>,
+    pub message: Option<Versioned<Template>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub message_regex: Option<RegexTemplate>,
+    pub message_regex: Option<Versioned<RegexTemplate>>,
     /// At least this many occurrences (default 1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub count: Option<u32>,
@@ -61,7 +137,8 @@ pub struct Events {
     pub timeout: Option<Dur>,
 }
 
-/// An [`EventSpec`] with its placeholders substituted.
+/// An [`EventSpec`] with its placeholders substituted and the message form for the
+/// cluster's version picked; `others` are the forms for other versions.
 struct Compiled {
     type_: Option<String>,
     reason: Option<String>,
@@ -69,22 +146,90 @@ struct Compiled {
     regex: Option<regex::Regex>,
     count: u32,
     shown: String,
+    others: Vec<(String, Compiled)>,
 }
 
 impl EventSpec {
+    /// A spec must say something, and a reason must be a real one.
+    fn validate(&self, field: &str) -> Result<(), Invalid> {
+        if self.type_.is_none()
+            && self.reason.is_none()
+            && self.message.is_none()
+            && self.message_regex.is_none()
+        {
+            return Err(format!(
+                "`{field}`: an event with no type, reason or message matches every event; say which"
+            )
+            .into());
+        }
+        if let Some(r) = &self.reason
+            && !self.custom_reason
+            && !r.raw().contains("${")
+            && !KNOWN_REASONS.contains(&r.raw())
+        {
+            let near = KNOWN_REASONS
+                .iter()
+                .find(|k| k.eq_ignore_ascii_case(r.raw()) || near_miss(k, r.raw()))
+                .map(|k| format!(" (did you mean `{k}`?)"))
+                .unwrap_or_default();
+            return Err(format!(
+                "`{field}`: `{}` is not a reason the kubelet, scheduler or controllers give{near}; \
+                 hint: for a reason of your cluster's own, add `custom_reason: true`",
+                r.raw()
+            )
+            .into());
+        }
+        if self.count == Some(0) {
+            return Err(format!("`{field}.count`: 0 occurrences is what `none:` says").into());
+        }
+        Ok(())
+    }
+
     fn compile(&self, vars: &Vars) -> Result<Compiled, StepError> {
+        let version = vars.kubernetes.as_ref();
+        let message = self
+            .message
+            .as_ref()
+            .map(|m| m.pick(version).map(|(t, _)| t))
+            .transpose()
+            .map_err(StepError::Invalid)?;
+        let regex = self
+            .message_regex
+            .as_ref()
+            .map(|m| m.pick(version).map(|(t, _)| t))
+            .transpose()
+            .map_err(StepError::Invalid)?;
+        let mut c = self.compile_form(vars, message, regex)?;
+        for (range, m) in self.message.iter().flat_map(|m| m.others(version)) {
+            c.others
+                .push((range.raw.clone(), self.compile_form(vars, Some(m), regex)?));
+        }
+        for (range, r) in self.message_regex.iter().flat_map(|m| m.others(version)) {
+            c.others.push((
+                range.raw.clone(),
+                self.compile_form(vars, message, Some(r))?,
+            ));
+        }
+        Ok(c)
+    }
+
+    fn compile_form(
+        &self,
+        vars: &Vars,
+        message: Option<&Template>,
+        regex: Option<&RegexTemplate>,
+    ) -> Result<Compiled, StepError> {
         let c = Compiled {
-            type_: self.type_.clone(),
+            type_: self.type_.map(|t| t.as_str().to_string()),
             reason: self.reason.as_ref().map(|r| r.render(vars)).transpose()?,
-            message: self.message.as_ref().map(|m| m.render(vars)).transpose()?,
-            regex: self
-                .message_regex
-                .as_ref()
+            message: message.map(|m| m.render(vars)).transpose()?,
+            regex: regex
                 .map(|r| r.compile(vars))
                 .transpose()
                 .map_err(|e| StepError::Invalid(e.to_string()))?,
             count: self.count.unwrap_or(1),
             shown: String::new(),
+            others: Vec::new(),
         };
         let mut parts = Vec::new();
         if let Some(t) = &c.type_ {
@@ -107,6 +252,22 @@ impl EventSpec {
             ..c
         })
     }
+}
+
+/// One letter dropped, added or changed, or two swapped: `Killng`, `Unhealty`.
+fn near_miss(known: &str, typed: &str) -> bool {
+    let (a, b): (Vec<char>, Vec<char>) = (known.chars().collect(), typed.chars().collect());
+    if a.len().abs_diff(b.len()) > 1 {
+        return false;
+    }
+    let common_prefix = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
+    let common_suffix = a
+        .iter()
+        .rev()
+        .zip(b.iter().rev())
+        .take_while(|(x, y)| x == y)
+        .count();
+    common_prefix + common_suffix + 2 >= a.len().max(b.len())
 }
 
 impl Compiled {
@@ -167,8 +328,18 @@ fn show_all(set: &Set<Event>) -> String {
         .collect()
 }
 
-impl Events {
-    pub fn validate(&self) -> Result<(), String> {
+impl StepKind for Events {
+    const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+
+    fn timeout_field(&self) -> Option<Dur> {
+        self.timeout
+    }
+
+    fn window(&self) -> Duration {
+        self.during.map_or(Duration::ZERO, |d| d.0)
+    }
+
+    fn validate(&mut self, _: &LoadCx<'_>) -> Result<(), Invalid> {
         super::positive(self.timeout, "timeout")?;
         super::positive(self.during, "during")?;
         if self.pod.is_some() || self.object.is_some() {
@@ -186,11 +357,17 @@ impl Events {
             (false, _, true) => Err(
                 "`during` goes with `none` alone; `expect` waits until the events appear".into(),
             ),
-            _ => Ok(()),
+            _ => Ok::<(), Invalid>(()),
+        }?;
+        for (i, e) in self.expect.iter().enumerate() {
+            e.validate(&format!("expect[{i}]"))?;
         }
+        for (i, e) in self.none.iter().enumerate() {
+            e.validate(&format!("none[{i}]"))?;
+        }
+        Ok(())
     }
-
-    pub fn summary(&self) -> String {
+    fn summary(&self) -> String {
         let on = match (&self.pod, &self.object) {
             (Some(p), _) => format!("pod/{p}"),
             (_, Some(o)) => o.to_string(),
@@ -202,8 +379,7 @@ impl Events {
             self.none.len()
         )
     }
-
-    pub async fn run(&self, cx: &mut StepCx<'_>) -> Result<(), StepError> {
+    async fn run(&self, cx: &mut StepCx<'_>) -> Result<(), StepError> {
         let vars = cx.vars().clone();
         let expect = self
             .expect
@@ -227,6 +403,10 @@ impl Events {
         }
         let api: Api<Event> = Api::namespaced(cx.client(), cx.ns());
         let mode = self.during.map_or(Mode::Until, |d| Mode::Hold(d.0));
+        let version_shown = vars
+            .kubernetes
+            .as_ref()
+            .map_or("of an unknown version".to_string(), |v| v.to_string());
         let mut forbidden: Option<Mismatch> = None;
         let obs = watch_set(api, config, mode, cx.deadline, &cx.env.cancel, |set| {
             if let Some(f) = none.iter().find(|f| f.occurrences(set) > 0) {
@@ -247,11 +427,21 @@ impl Events {
                 .filter_map(|x| {
                     let n = x.occurrences(set);
                     (n < x.count).then(|| {
-                        if n == 0 {
+                        let mut s = if n == 0 {
                             x.shown.clone()
                         } else {
                             format!("{} (seen {n})", x.shown)
+                        };
+                        // Say so when the events have another version's form of the text.
+                        if let Some((range, _)) =
+                            x.others.iter().find(|(_, o)| o.occurrences(set) >= x.count)
+                        {
+                            s.push_str(&format!(
+                                " (the events have the form given for Kubernetes {range}; the cluster is {})",
+                                version_shown
+                            ));
                         }
+                        s
                     })
                 })
                 .collect();
@@ -334,12 +524,46 @@ mod tests {
 
     #[test]
     fn schema_rules() {
-        let e: Events = serde_saphyr::from_str("{pod: kuard, none: [{reason: Killing}]}").unwrap();
-        assert!(e.validate().unwrap_err().contains("give `during:`"));
-        let e: Events =
+        let cx = LoadCx {
+            dir: std::path::Path::new("."),
+        };
+        let mut e: Events =
+            serde_saphyr::from_str("{pod: kuard, none: [{reason: Killing}]}").unwrap();
+        assert!(
+            e.validate(&cx)
+                .unwrap_err()
+                .message
+                .contains("give `during:`")
+        );
+        let mut e: Events =
             serde_saphyr::from_str("{pod: kuard, expect: [{reason: Started}], during: 5s}")
                 .unwrap();
-        assert!(e.validate().is_err());
+        assert!(e.validate(&cx).is_err());
         assert!(serde_saphyr::from_str::<Events>("{expect: [{reasn: Started}]}").is_err());
+        // A typo in a forbidden reason would forbid nothing.
+        let mut e: Events =
+            serde_saphyr::from_str("{pod: kuard, none: [{reason: Killng}], during: 5s}").unwrap();
+        let m = e.validate(&cx).unwrap_err().message;
+        assert!(
+            m.contains("`Killng` is not a reason") && m.contains("did you mean `Killing`?"),
+            "{m}"
+        );
+        let mut e: Events = serde_saphyr::from_str(
+            "{pod: kuard, none: [{reason: MyOperatorSaidSo, custom_reason: true}], during: 5s}",
+        )
+        .unwrap();
+        e.validate(&cx).unwrap();
+        assert!(
+            serde_saphyr::from_str::<Events>("{expect: [{type: Warn, reason: Unhealthy}]}")
+                .is_err(),
+            "the type is Normal or Warning"
+        );
+        let mut e: Events = serde_saphyr::from_str("{expect: [{count: 2}]}").unwrap();
+        assert!(
+            e.validate(&cx)
+                .unwrap_err()
+                .message
+                .contains("matches every event")
+        );
     }
 }

@@ -22,12 +22,10 @@ use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::outcome::{self, Exit, Output};
-use super::{StepCx, StepError};
-use crate::suite::Dur;
-use crate::suite::template::Template;
-use crate::suite::text::TextSpec;
-
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+use super::{Invalid, LoadCx, StepCx, StepError, StepKind};
+use crate::fields::Dur;
+use crate::fields::template::Template;
+use crate::matchers::text::TextSpec;
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -60,8 +58,14 @@ pub struct Exec {
     pub timeout: Option<Dur>,
 }
 
-impl Exec {
-    pub fn validate(&self) -> Result<(), String> {
+impl StepKind for Exec {
+    const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+    fn timeout_field(&self) -> Option<Dur> {
+        self.timeout
+    }
+
+    fn validate(&mut self, _: &LoadCx<'_>) -> Result<(), Invalid> {
         super::positive(self.timeout, "timeout")?;
         if self.command.is_empty() {
             return Err("`command` is empty".into());
@@ -77,8 +81,7 @@ impl Exec {
         }
         Ok(())
     }
-
-    pub fn summary(&self) -> String {
+    fn summary(&self) -> String {
         let argv = self
             .command
             .iter()
@@ -91,8 +94,7 @@ impl Exec {
             if self.tty { " (tty)" } else { "" }
         )
     }
-
-    pub async fn run(&self, cx: &mut StepCx<'_>) -> Result<(), StepError> {
+    async fn run(&self, cx: &mut StepCx<'_>) -> Result<(), StepError> {
         let vars = cx.vars();
         let pod = self.pod.render(vars)?;
         let container = self

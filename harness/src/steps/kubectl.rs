@@ -21,12 +21,10 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::outcome::{self, Exit};
-use super::{LoadCx, StepCx, StepError};
-use crate::suite::Dur;
-use crate::suite::template::{ArgTemplate, TemplateError};
-use crate::suite::text::TextSpec;
-
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+use super::{Invalid, LoadCx, StepCx, StepError, StepKind};
+use crate::fields::Dur;
+use crate::fields::template::{ArgTemplate, TemplateError};
+use crate::matchers::text::TextSpec;
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -47,8 +45,14 @@ pub struct KubectlStep {
     pub files: BTreeMap<String, PathBuf>,
 }
 
-impl KubectlStep {
-    pub fn validate(&mut self, cx: &LoadCx<'_>) -> Result<(), String> {
+impl StepKind for KubectlStep {
+    const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+    fn timeout_field(&self) -> Option<Dur> {
+        self.timeout
+    }
+
+    fn validate(&mut self, cx: &LoadCx<'_>) -> Result<(), Invalid> {
         super::positive(self.timeout, "timeout")?;
         if self.args.is_empty() {
             return Err("`args` is empty".into());
@@ -56,16 +60,14 @@ impl KubectlStep {
         resolve_files(self.args.iter().chain(&self.stdin), cx.dir, &mut self.files)?;
         Ok(())
     }
-
-    pub fn summary(&self) -> String {
+    fn summary(&self) -> String {
         self.args
             .iter()
             .map(|a| crate::kubectl::shell_quote(a.raw()))
             .collect::<Vec<_>>()
             .join(" ")
     }
-
-    pub async fn run(&self, cx: &mut StepCx<'_>) -> Result<(), StepError> {
+    async fn run(&self, cx: &mut StepCx<'_>) -> Result<(), StepError> {
         let args = render_args(cx, &self.args, &self.files)?;
         let stdin = match &self.stdin {
             Some(t) => render_args(cx, std::slice::from_ref(t), &self.files)?.pop(),
@@ -147,8 +149,8 @@ mod run_tests {
     use tokio_util::sync::CancellationToken;
 
     use super::super::{CaseEnv, LoadCx, Step, StepCx, StepError};
+    use crate::fields::template::Vars;
     use crate::kubectl::Kubectl;
-    use crate::suite::template::Vars;
 
     fn env(dir: &std::path::Path) -> CaseEnv {
         let bin = dir.join("kubectl");
@@ -171,7 +173,7 @@ mod run_tests {
                 ..Vars::default()
             },
             kubectl: Kubectl::new(&bin, "/dev/null"),
-            resolver: std::sync::Arc::new(super::super::resolve::Resolver::new(client)),
+            resolver: std::sync::Arc::new(crate::api::resolve::Resolver::new(client)),
             workdir: dir.join("case"),
             suite_dir: dir.to_path_buf(),
             cancel: CancellationToken::new(),
@@ -223,6 +225,9 @@ mod run_tests {
         let mut step: Step =
             serde_saphyr::from_str("kubectl: { args: [apply, -f, '${file:nope.yaml}'] }").unwrap();
         let e = step.validate(&LoadCx { dir: dir.path() }).unwrap_err();
-        assert!(e.starts_with("`${file:nope.yaml}`: no file "), "{e}");
+        assert!(
+            e.message.starts_with("`${file:nope.yaml}`: no file "),
+            "{e}"
+        );
     }
 }

@@ -1,26 +1,40 @@
-//! `logs`: a container's log (`kubectl logs`, through the API) matches. For the current
-//! container, a log that does not match yet is followed (streamed) until it does or the
-//! deadline passes: no polling. `previous: true` reads the last terminated instance.
+//! `logs`: a container's log (`kubectl logs`, through the API) matches.
 //!
 //! ```yaml
 //! - logs: { pod: kuard, contains: "Serving on HTTP on :8080" }
 //! - logs: { pod: kuard, container: kuard, previous: true, regex: '^Starting kuard', min_lines: 2 }
+//! - logs: { pod: kuard, not_contains: "GET /healthy", during: 8s }     # no probe for 8s
+//! - logs: { pod: kuard, first: { line: "GET /healthy", between: [12s, 16s] } }
 //! ```
+//!
+//! Every verdict is made on the whole log as it is when the step decides, read afresh:
+//! - the clauses a growing log can come to satisfy (contains, regex, min_lines, equals) are
+//!   waited for: the log is followed (streamed, no polling) until they hold, and then read
+//!   whole again and judged on every clause;
+//! - the clauses that must hold on all of it (not_contains, not_regex, max_lines) fail as
+//!   soon as the log breaks them: a log only grows, so they cannot come to hold later;
+//! - `during:` follows the log for that long and fails at the first line that breaks a
+//!   whole-log clause (and errs if the stream broke off before the window ended), then
+//!   judges every clause on the log read afresh at the end;
+//! - `first:` is about time: the first line containing `line` was logged `between` the two
+//!   durations after the container started (its `state.running.startedAt`, the time the
+//!   kubelet counts probe delays from), by the kubelet's own timestamps.
+//!
+//! `previous: true` reads the last terminated instance, whose log no longer grows.
 
 use std::time::Duration;
 
-use futures::AsyncBufReadExt;
+use futures::{AsyncBufReadExt, StreamExt};
 use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, LogParams};
 use serde::{Deserialize, Serialize};
 
-use super::{StepCx, StepError};
-use crate::suite::Dur;
-use crate::suite::one_or_many::OneOrMany;
-use crate::suite::template::Template;
-use crate::suite::text::{CompiledText, RegexTemplate, TextMatch};
-
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+use super::{Invalid, LoadCx, Mismatch, StepCx, StepError, StepKind};
+use crate::fields::Dur;
+use crate::fields::one_or_many::OneOrMany;
+use crate::fields::template::Template;
+use crate::matchers::text::{CompiledText, RegexTemplate, TextMatch, quote_block};
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -44,8 +58,106 @@ pub struct Logs {
     pub min_lines: Option<usize>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_lines: Option<usize>,
+    /// The first line containing this text is logged within a time after the start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first: Option<FirstLine>,
+    /// The whole-log clauses hold on every state of the log for this long.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub during: Option<Dur>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout: Option<Dur>,
+}
+
+/// `first: { line: "GET /healthy", between: [12s, 16s] }`.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct FirstLine {
+    pub line: Template,
+    pub between: (Dur, Dur),
+}
+
+impl StepKind for Logs {
+    const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+    fn timeout_field(&self) -> Option<Dur> {
+        self.timeout
+    }
+
+    fn window(&self) -> Duration {
+        self.during.map_or(Duration::ZERO, |d| d.0)
+    }
+
+    fn validate(&mut self, _: &LoadCx<'_>) -> Result<(), Invalid> {
+        super::positive(self.timeout, "timeout")?;
+        super::positive(self.during, "during")?;
+        if self.text_match().is_empty() && self.first.is_none() {
+            return Err("nothing to check: give contains, not_contains, regex, not_regex, equals, min_lines, max_lines or first".into());
+        }
+        if let Some(f) = &self.first {
+            if f.between.0.0 > f.between.1.0 {
+                return Err(format!(
+                    "`first.between`: [{}, {}] is empty; give [earliest, latest]",
+                    f.between.0, f.between.1
+                )
+                .into());
+            }
+            if self.previous || self.during.is_some() {
+                return Err("`first` is about the current container; it goes with neither `previous` nor `during`".into());
+            }
+        }
+        if self.previous && self.during.is_some() {
+            return Err("the previous instance's log no longer changes: `during` means nothing with `previous`".into());
+        }
+        Ok(())
+    }
+
+    fn summary(&self) -> String {
+        let mut s = format!("pod/{}", self.pod);
+        if let Some(c) = &self.container {
+            s.push_str(&format!(" -c {c}"));
+        }
+        if self.previous {
+            s.push_str(" --previous");
+        }
+        if let Some(f) = &self.first {
+            s.push_str(&format!(
+                ": first {:?} between {} and {} after the start",
+                f.line.raw(),
+                f.between.0,
+                f.between.1
+            ));
+        }
+        if let Some(d) = self.during {
+            s.push_str(&format!(" during {d}"));
+        }
+        s
+    }
+
+    async fn run(&self, cx: &mut StepCx<'_>) -> Result<(), StepError> {
+        let log = Log::new(self, cx)?;
+        let m = self
+            .text_match()
+            .compile(cx.vars())
+            .map_err(|e| StepError::Invalid(e.to_string()))?;
+        if let Some(f) = &self.first {
+            let line = f.line.render(cx.vars())?;
+            log.first_line(cx, &line, f.between.0.0, f.between.1.0)
+                .await?;
+            if self.text_match().is_empty() {
+                return Ok(());
+            }
+        }
+        if let Some(d) = self.during {
+            return log.hold(cx, &m, d.0).await;
+        }
+        let text = log.read(cx).await?;
+        match judge(&m, log.what, &text) {
+            Judged::Holds => Ok(()),
+            Judged::Never(mm) => Err(StepError::Failed(mm)),
+            Judged::NotYet(mm) if self.previous => Err(StepError::Failed(mm)),
+            Judged::NotYet(_) => log.follow_until(cx, &m).await,
+        }
+    }
 }
 
 impl Logs {
@@ -60,105 +172,368 @@ impl Logs {
             max_lines: self.max_lines,
         }
     }
+}
 
-    pub fn validate(&self) -> Result<(), String> {
-        super::positive(self.timeout, "timeout")?;
-        if self.text_match().is_empty() {
-            return Err("nothing to check: give contains, not_contains, regex, not_regex, equals, min_lines or max_lines".into());
+/// What one reading of the whole log says.
+enum Judged {
+    Holds,
+    /// A whole-log clause is broken: it stays broken.
+    Never(Mismatch),
+    /// A clause the log may still come to satisfy does not hold yet.
+    NotYet(Mismatch),
+}
+
+fn judge(m: &CompiledText, what: &str, text: &str) -> Judged {
+    let (_, whole) = m.split();
+    if let Err(mm) = whole.check(what, text) {
+        return Judged::Never(mm);
+    }
+    match m.check(what, text) {
+        Ok(()) => Judged::Holds,
+        Err(mm) => Judged::NotYet(mm),
+    }
+}
+
+/// One container's log, as the step reads it.
+struct Log {
+    api: Api<Pod>,
+    pod: String,
+    container: Option<String>,
+    previous: bool,
+    what: &'static str,
+}
+
+impl Log {
+    fn new(s: &Logs, cx: &StepCx<'_>) -> Result<Self, StepError> {
+        Ok(Log {
+            api: Api::namespaced(cx.client(), cx.ns()),
+            pod: s.pod.render(cx.vars())?,
+            container: s
+                .container
+                .as_ref()
+                .map(|c| c.render(cx.vars()))
+                .transpose()?,
+            previous: s.previous,
+            what: if s.previous {
+                "the previous log"
+            } else {
+                "the log"
+            },
+        })
+    }
+
+    fn params(&self, follow: bool, timestamps: bool) -> LogParams {
+        LogParams {
+            container: self.container.clone(),
+            previous: self.previous,
+            follow,
+            timestamps,
+            ..LogParams::default()
         }
+    }
+
+    /// The whole log, now. While the kubelet answers that it cannot retrieve the log (a
+    /// container it is replacing or has just removed), that answer is not the log: ask again
+    /// until the deadline.
+    async fn read(&self, cx: &mut StepCx<'_>) -> Result<String, StepError> {
+        const NOT_THE_LOG: &[&str] = &[
+            "unable to retrieve container logs for ",
+            "failed to try resolving symlinks in path ",
+        ];
+        let lp = self.params(false, false);
+        let text = cx
+            .bounded("logs", async {
+                loop {
+                    let text = self.api.logs(&self.pod, &lp).await.map_err(|e| {
+                        StepError::api(format!("reading {} of {}", self.what, self.pod), e)
+                    })?;
+                    if !NOT_THE_LOG.iter().any(|p| text.starts_with(p)) {
+                        return Ok(text);
+                    }
+                    tokio::time::sleep(Duration::from_millis(300)).await;
+                }
+            })
+            .await?;
+        cx.note(format!(
+            "{} of {}: {} lines",
+            self.what,
+            self.pod,
+            text.lines().count()
+        ));
+        Ok(text)
+    }
+
+    /// Follow the log until the growing clauses hold on what was streamed; then read it
+    /// whole and judge every clause on that, following on when the fresh read does not
+    /// hold yet (a restarted container, a line still in flight).
+    async fn follow_until(&self, cx: &mut StepCx<'_>, m: &CompiledText) -> Result<(), StepError> {
+        let (growing, _) = m.split();
+        let started = std::time::Instant::now();
+        let mut streamed = String::new();
+        let lp = self.params(true, false);
+        let deadline = cx.deadline;
+        loop {
+            let waited = cx
+                .bounded("following the log", async {
+                    let stream = self.api.log_stream(&self.pod, &lp).await?;
+                    let mut lines = std::pin::pin!(stream.lines());
+                    streamed.clear();
+                    while let Some(line) = lines.next().await {
+                        let line = line.map_err(|source| StepError::Stream {
+                            what: "reading the log".into(),
+                            source,
+                        })?;
+                        streamed.push_str(&line);
+                        streamed.push('\n');
+                        if growing.failures(&streamed).is_empty() {
+                            return Ok(true);
+                        }
+                    }
+                    Ok(false)
+                })
+                .await;
+            match waited {
+                Ok(true) => {}
+                // The stream ended (the container stopped): read what is there.
+                Ok(false) => {}
+                Err(StepError::Timeout { after, .. }) => {
+                    return Err(StepError::Timeout {
+                        after,
+                        last: m.check(self.what, &streamed).err(),
+                        api_error: None,
+                    });
+                }
+                Err(e) => return Err(e),
+            }
+            let text = self.read(cx).await?;
+            match judge(m, self.what, &text) {
+                Judged::Holds => {
+                    cx.note(format!(
+                        "followed the log for {:.2}s, then read it whole: it matches",
+                        started.elapsed().as_secs_f64()
+                    ));
+                    return Ok(());
+                }
+                Judged::Never(mm) => return Err(StepError::Failed(mm)),
+                Judged::NotYet(mm) if std::time::Instant::now() >= deadline => {
+                    return Err(StepError::Timeout {
+                        after: started.elapsed(),
+                        last: Some(mm),
+                        api_error: None,
+                    });
+                }
+                Judged::NotYet(_) => {
+                    // A stream that ended while the container is down would end again at
+                    // once: give the kubelet a moment before asking anew.
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+            }
+        }
+    }
+
+    /// Follow the log for `window`: every line that arrives is judged with all lines before
+    /// it against the whole-log clauses; at the end, every clause on the log read afresh.
+    async fn hold(
+        &self,
+        cx: &mut StepCx<'_>,
+        m: &CompiledText,
+        window: Duration,
+    ) -> Result<(), StepError> {
+        let (_, whole) = m.split();
+        let started = std::time::Instant::now();
+        let lp = self.params(true, false);
+        let what = self.what;
+        let broke = tokio::select! {
+            _ = cx.env.cancel.cancelled() => return Err(StepError::Cancelled),
+            _ = tokio::time::sleep(window) => None,
+            r = async {
+                let stream = self.api.log_stream(&self.pod, &lp).await?;
+                let mut lines = std::pin::pin!(stream.lines());
+                let mut streamed = String::new();
+                while let Some(line) = lines.next().await {
+                    let line = line.map_err(|source| StepError::Stream {
+                        what: "reading the log".into(),
+                        source,
+                    })?;
+                    streamed.push_str(&line);
+                    streamed.push('\n');
+                    if let Err(mm) = whole.check(what, &streamed) {
+                        return Ok::<_, StepError>(Some(Err(mm)));
+                    }
+                }
+                Ok(Some(Ok(())))
+            } => r?,
+        };
+        match broke {
+            Some(Err(mm)) => {
+                return Err(StepError::Failed(Mismatch {
+                    summary: format!(
+                        "{} (after {:.1}s of the {} it had to hold)",
+                        mm.summary,
+                        started.elapsed().as_secs_f64(),
+                        Dur(window)
+                    ),
+                    ..mm
+                }));
+            }
+            Some(Ok(())) => {
+                return Err(StepError::Unobserved(
+                    crate::api::watch::WatchError::Unobserved {
+                        window,
+                        after: started.elapsed(),
+                        cause: "of the log ended (the container stopped?)".into(),
+                    },
+                ));
+            }
+            None => {}
+        }
+        let text = self.read(cx).await?;
+        m.check(self.what, &text).map_err(StepError::Failed)?;
+        cx.note(format!("{what}: held throughout {}", Dur(window)));
         Ok(())
     }
 
-    pub fn summary(&self) -> String {
-        let mut s = format!("pod/{}", self.pod);
-        if let Some(c) = &self.container {
-            s.push_str(&format!(" -c {c}"));
-        }
-        if self.previous {
-            s.push_str(" --previous");
-        }
-        s
-    }
-
-    pub async fn run(&self, cx: &mut StepCx<'_>) -> Result<(), StepError> {
-        let name = self.pod.render(cx.vars())?;
-        let container = self
-            .container
-            .as_ref()
-            .map(|c| c.render(cx.vars()))
-            .transpose()?;
-        let m = self
-            .text_match()
-            .compile(cx.vars())
-            .map_err(|e| StepError::Invalid(e.to_string()))?;
-        let api: Api<Pod> = Api::namespaced(cx.client(), cx.ns());
-        let what = if self.previous {
-            "the previous log"
-        } else {
-            "the log"
-        };
-        let lp = LogParams {
-            container: container.clone(),
-            previous: self.previous,
-            ..LogParams::default()
-        };
-        let text = cx
-            .bounded("logs", async { Ok(api.logs(&name, &lp).await?) })
-            .await?;
-        cx.note(format!("{what} of {name}: {} lines", text.lines().count()));
-        if m.failures(&text).is_empty() || self.previous {
-            return m.check(what, &text).map_err(StepError::Failed);
-        }
-        // Not yet: follow the log until it matches.
-        let text = self.follow(cx, &api, &name, container, &m).await?;
-        m.check(what, &text).map_err(StepError::Failed)
-    }
-
-    async fn follow(
+    /// The first line containing `line` (followed until it appears) was logged between
+    /// `from` and `to` after the container's start.
+    async fn first_line(
         &self,
         cx: &mut StepCx<'_>,
-        api: &Api<Pod>,
-        name: &str,
-        container: Option<String>,
-        m: &CompiledText,
-    ) -> Result<String, StepError> {
-        let lp = LogParams {
-            container,
-            follow: true,
-            ..LogParams::default()
-        };
-        let started = std::time::Instant::now();
-        let mut text = String::new();
-        let res = cx
-            .bounded("following the log", async {
-                let stream = api.log_stream(name, &lp).await?;
+        line: &str,
+        from: Duration,
+        to: Duration,
+    ) -> Result<(), StepError> {
+        let lp = self.params(true, true);
+        let found = cx
+            .bounded("waiting for the line", async {
+                let stream = self.api.log_stream(&self.pod, &lp).await?;
                 let mut lines = std::pin::pin!(stream.lines());
-                use futures::StreamExt;
-                while let Some(line) = lines.next().await {
-                    let line = line.map_err(|e| StepError::Api(format!("reading the log: {e}")))?;
-                    text.push_str(&line);
-                    text.push('\n');
-                    if m.failures(&text).is_empty() {
-                        return Ok(());
+                while let Some(l) = lines.next().await {
+                    let l = l.map_err(|source| StepError::Stream {
+                        what: "reading the log".into(),
+                        source,
+                    })?;
+                    if l.contains(line) {
+                        return Ok(Some(l));
                     }
                 }
-                Ok(())
+                Ok(None)
             })
-            .await;
-        match res {
-            Ok(()) => {
-                cx.note(format!(
-                    "followed the log for {:.2}s",
-                    started.elapsed().as_secs_f64()
-                ));
-                Ok(text)
-            }
-            Err(StepError::Timeout { after, .. }) => Err(StepError::Timeout {
-                after,
-                last: m.check("the log", &text).err(),
-                api_error: None,
-            }),
-            Err(e) => Err(e),
+            .await
+            .map_err(|e| match e {
+                StepError::Timeout { after, .. } => StepError::Timeout {
+                    after,
+                    last: Some(Mismatch::new(
+                        format!("no line of the log contains {line:?}"),
+                        format!("a line containing {line:?}"),
+                        "none yet",
+                    )),
+                    api_error: None,
+                },
+                e => e,
+            })?;
+        let Some(found) = found else {
+            return Err(StepError::Failed(Mismatch::new(
+                format!("the log ended without a line containing {line:?}"),
+                format!("a line containing {line:?}"),
+                "none: the container stopped",
+            )));
+        };
+        let (stamp, text) = found.split_once(' ').unwrap_or((&found, ""));
+        let logged: Timestamp = stamp.parse().map_err(|e| {
+            StepError::Invalid(format!("the kubelet's log timestamp {stamp:?}: {e}"))
+        })?;
+        let pod = cx
+            .bounded("reading the pod", async {
+                self.api
+                    .get(&self.pod)
+                    .await
+                    .map_err(|e| StepError::api(format!("reading pod {}", self.pod), e))
+            })
+            .await?;
+        let statuses = pod
+            .status
+            .and_then(|s| s.container_statuses)
+            .unwrap_or_default();
+        let status = match &self.container {
+            Some(c) => statuses.iter().find(|s| &s.name == c),
+            None => statuses.first(),
+        };
+        let Some(started) = status
+            .and_then(|s| s.state.as_ref())
+            .and_then(|s| s.running.as_ref())
+            .and_then(|r| r.started_at.as_ref())
+        else {
+            return Err(StepError::Failed(Mismatch::new(
+                "the container has no start time to measure from",
+                "state.running.startedAt",
+                format!("container status: {}", quote_block(&format!("{status:?}"))),
+            )));
+        };
+        let after = logged.duration_since(started.0);
+        let secs = after.as_secs_f64();
+        cx.note(format!(
+            "first {line:?} logged {secs:.2}s after the start ({stamp} vs {}): {text}",
+            started.0
+        ));
+        if secs < from.as_secs_f64() || secs > to.as_secs_f64() {
+            return Err(StepError::Failed(Mismatch::new(
+                format!("the first line containing {line:?} came at another time"),
+                format!(
+                    "between {} and {} after the container started",
+                    Dur(from),
+                    Dur(to)
+                ),
+                format!(
+                    "{secs:.2}s after it started ({stamp}; started {})",
+                    started.0
+                ),
+            )));
         }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fields::template::Vars;
+
+    fn m(yaml: &str) -> CompiledText {
+        let t: crate::matchers::text::TextSpec = serde_saphyr::from_str(yaml).unwrap();
+        t.compile(&Vars::for_validation()).unwrap()
+    }
+
+    /// The flaw this step had: following from the start, it stopped at the first prefix that
+    /// satisfied every clause, so a forbidden line later in the log went unseen. Judged on
+    /// the whole log, a forbidden line anywhere is a failure for good.
+    #[test]
+    fn a_forbidden_line_anywhere_in_the_log_fails_for_good() {
+        let c = m("{contains: 'Serving on HTTP', not_contains: 'GET /healthy'}");
+        let log = "Starting kuard\nServing on HTTP on :8080\nGET /healthy\n";
+        assert!(matches!(judge(&c, "the log", log), Judged::Never(_)));
+        // The prefix that fooled it holds, and only the prefix.
+        assert!(matches!(
+            judge(&c, "the log", "Starting kuard\nServing on HTTP on :8080\n"),
+            Judged::Holds
+        ));
+        assert!(matches!(
+            judge(&c, "the log", "Starting kuard\n"),
+            Judged::NotYet(_)
+        ));
+    }
+
+    #[test]
+    fn schema_rules() {
+        let dir = std::path::Path::new(".");
+        let load = |y: &str| {
+            let mut l: Logs = serde_saphyr::from_str(y).unwrap();
+            l.validate(&LoadCx { dir }).map(|_| l)
+        };
+        assert!(load("{pod: kuard}").is_err());
+        assert!(load("{pod: kuard, first: {line: x, between: [5s, 1s]}}").is_err());
+        assert!(load("{pod: kuard, previous: true, not_contains: x, during: 5s}").is_err());
+        let l = load("{pod: kuard, not_contains: x, during: 5s}").unwrap();
+        assert_eq!(l.window(), Duration::from_secs(5));
+        load("{pod: kuard, first: {line: 'GET /healthy', between: [12s, 16s]}}").unwrap();
     }
 }

@@ -2,12 +2,15 @@
 //! deadline of its own (its `timeout:`, else the kind's default).
 //!
 //! Each kind's file holds its schema (the YAML it accepts, `deny_unknown_fields`), its
-//! load-time checks and what it does. What they share lives beside them: [`watch`] (the one
-//! "until a predicate over watched objects holds" mechanism), [`resolve`] (kinds to API
-//! resources) and the context a step runs in ([`CaseEnv`], [`StepCx`]).
+//! load-time checks and what it does, as one [`StepKind`] implementation; the table at the
+//! bottom of this file (`step_kinds!`) names every kind once. What kinds share lives in
+//! [`check`] (the predicate of `wait`, `assert` and `error`), [`outcome`] (what `kubectl`
+//! and `exec` check of a command) and, below the steps, [`crate::api`] (watching, reading
+//! and resolving objects).
 
 pub mod apply;
 pub mod assert;
+pub mod check;
 pub mod create;
 pub mod delete;
 pub mod describe;
@@ -19,11 +22,10 @@ pub mod kubectl;
 pub mod logs;
 pub mod outcome;
 pub mod probe;
-pub mod resolve;
 pub mod sleep;
 pub mod wait;
-pub mod watch;
 
+use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -31,47 +33,96 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
-pub use crate::suite::Mismatch;
-use crate::suite::check::CheckSpec;
-use crate::suite::template::{TemplateError, Vars};
+use crate::api::resolve::{ResolveError, Resolver};
+use crate::api::watch::WatchError;
+use crate::fields::Dur;
+use crate::fields::template::{TemplateError, Vars};
+pub use crate::matchers::Mismatch;
 
-/// One step as written in a suite: a map with a single key, the kind.
-#[derive(Clone, Debug, Deserialize, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Step {
-    Apply(apply::Apply),
-    Create(create::Create),
-    Delete(delete::Delete),
-    Kubectl(kubectl::KubectlStep),
-    Wait(CheckSpec),
-    Assert(CheckSpec),
-    Error(CheckSpec),
-    Logs(logs::Logs),
-    Exec(exec::Exec),
-    Describe(describe::Describe),
-    Events(events::Events),
-    Probe(probe::Probe),
-    Endpoints(endpoints::Endpoints),
-    Sleep(sleep::Sleep),
+/// What one kind of step is: its schema is the implementing type; these are its rules and
+/// its behaviour.
+pub trait StepKind {
+    /// The deadline when the step gives no `timeout:`.
+    const DEFAULT_TIMEOUT: Duration;
+
+    /// The step's own `timeout:`, if it has one.
+    fn timeout_field(&self) -> Option<Dur>;
+
+    /// Time the step needs beyond its deadline: a `during:` window (a check that must hold
+    /// for 20s needs at least 20s).
+    fn window(&self) -> Duration {
+        Duration::ZERO
+    }
+
+    /// One line for logs and reports, after the kind: `pod/kuard: condition Ready`.
+    fn summary(&self) -> String;
+
+    /// Load-time checks beyond the schema; resolves files relative to the suite.
+    fn validate(&mut self, cx: &LoadCx<'_>) -> Result<(), Invalid>;
+
+    fn run(&self, cx: &mut StepCx<'_>) -> impl Future<Output = Result<(), StepError>>;
 }
 
-/// The names of all step kinds, for docs and errors.
-pub const KINDS: &[&str] = &[
-    "apply",
-    "create",
-    "delete",
-    "kubectl",
-    "wait",
-    "assert",
-    "error",
-    "logs",
-    "exec",
-    "describe",
-    "events",
-    "probe",
-    "endpoints",
-    "sleep",
-];
+/// One table of every step kind: the suite key, the enum variant and the type that
+/// implements it. Adding a kind is a file of its own and one line here.
+macro_rules! step_kinds {
+    ($($key:literal => $variant:ident($ty:ty),)*) => {
+        /// One step as written in a suite: a map with a single key, the kind.
+        #[derive(Clone, Debug, Deserialize, Serialize)]
+        pub enum Step {
+            $(#[serde(rename = $key)] $variant($ty),)*
+        }
+
+        impl Step {
+            /// Every kind's key, in the table's order.
+            pub const KINDS: &[&str] = &[$($key),*];
+
+            pub fn kind(&self) -> &'static str {
+                match self { $(Step::$variant(_) => $key,)* }
+            }
+
+            /// The deadline of this step: its `timeout:` or its kind's default, plus its window.
+            pub fn timeout(&self) -> Duration {
+                match self {
+                    $(Step::$variant(s) => {
+                        s.timeout_field().map_or(<$ty as StepKind>::DEFAULT_TIMEOUT, |d| d.0)
+                            + s.window()
+                    })*
+                }
+            }
+
+            /// `wait pod/kuard: condition Ready`.
+            pub fn summary(&self) -> String {
+                match self { $(Step::$variant(s) => format!("{} {}", $key, s.summary()),)* }
+            }
+
+            pub fn validate(&mut self, cx: &LoadCx<'_>) -> Result<(), Invalid> {
+                match self { $(Step::$variant(s) => s.validate(cx),)* }
+            }
+
+            pub async fn run(&self, cx: &mut StepCx<'_>) -> Result<(), StepError> {
+                match self { $(Step::$variant(s) => s.run(cx).await,)* }
+            }
+        }
+    };
+}
+
+step_kinds! {
+    "apply" => Apply(apply::Apply),
+    "create" => Create(create::Create),
+    "delete" => Delete(delete::Delete),
+    "kubectl" => Kubectl(kubectl::KubectlStep),
+    "wait" => Wait(wait::Wait),
+    "assert" => Assert(assert::Assert),
+    "error" => Error(error::Refute),
+    "logs" => Logs(logs::Logs),
+    "exec" => Exec(exec::Exec),
+    "describe" => Describe(describe::Describe),
+    "events" => Events(events::Events),
+    "probe" => Probe(probe::Probe),
+    "endpoints" => Endpoints(endpoints::Endpoints),
+    "sleep" => Sleep(sleep::Sleep),
+}
 
 /// What the loader gives a step to check itself with.
 pub struct LoadCx<'a> {
@@ -79,124 +130,61 @@ pub struct LoadCx<'a> {
     pub dir: &'a Path,
 }
 
-impl Step {
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Step::Apply(_) => "apply",
-            Step::Create(_) => "create",
-            Step::Delete(_) => "delete",
-            Step::Kubectl(_) => "kubectl",
-            Step::Wait(_) => "wait",
-            Step::Assert(_) => "assert",
-            Step::Error(_) => "error",
-            Step::Logs(_) => "logs",
-            Step::Exec(_) => "exec",
-            Step::Describe(_) => "describe",
-            Step::Events(_) => "events",
-            Step::Probe(_) => "probe",
-            Step::Endpoints(_) => "endpoints",
-            Step::Sleep(_) => "sleep",
+/// A step that cannot be right as written, found when the suite loads (exit 2).
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct Invalid {
+    pub message: String,
+    #[source]
+    pub source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+impl Invalid {
+    pub fn new(message: impl Into<String>) -> Self {
+        Invalid {
+            message: message.into(),
+            source: None,
         }
     }
 
-    /// The deadline of this step: its `timeout:` or its kind's default, plus any `during:`
-    /// (a check that must hold for 20s needs at least 20s).
-    pub fn timeout(&self) -> Duration {
-        match self {
-            Step::Apply(s) => s.timeout.map_or(apply::DEFAULT_TIMEOUT, |d| d.0),
-            Step::Create(s) => s.timeout.map_or(create::DEFAULT_TIMEOUT, |d| d.0),
-            Step::Delete(s) => s.timeout.map_or(delete::DEFAULT_TIMEOUT, |d| d.0),
-            Step::Kubectl(s) => s.timeout.map_or(kubectl::DEFAULT_TIMEOUT, |d| d.0),
-            Step::Wait(s) => s.timeout.map_or(wait::DEFAULT_TIMEOUT, |d| d.0),
-            Step::Assert(s) => {
-                s.timeout.map_or(assert::DEFAULT_TIMEOUT, |d| d.0)
-                    + s.during.map_or(Duration::ZERO, |d| d.0)
-            }
-            Step::Error(s) => {
-                s.timeout.map_or(error::DEFAULT_TIMEOUT, |d| d.0)
-                    + s.during.map_or(Duration::ZERO, |d| d.0)
-            }
-            Step::Logs(s) => s.timeout.map_or(logs::DEFAULT_TIMEOUT, |d| d.0),
-            Step::Exec(s) => s.timeout.map_or(exec::DEFAULT_TIMEOUT, |d| d.0),
-            Step::Describe(s) => s.timeout.map_or(describe::DEFAULT_TIMEOUT, |d| d.0),
-            Step::Events(s) => s.timeout.map_or(events::DEFAULT_TIMEOUT, |d| d.0),
-            Step::Probe(s) => s.timeout.map_or(probe::DEFAULT_TIMEOUT, |d| d.0),
-            Step::Endpoints(s) => {
-                s.timeout.map_or(endpoints::DEFAULT_TIMEOUT, |d| d.0)
-                    + s.during.map_or(Duration::ZERO, |d| d.0)
-            }
-            Step::Sleep(s) => s.duration.0 + sleep::SLACK,
+    /// A rule broken because of another error (a file that cannot be read, a bad regex).
+    pub fn because(
+        message: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Invalid {
+            message: message.into(),
+            source: Some(Box::new(source)),
         }
     }
 
-    /// One line for logs and reports: `wait pod/kuard: condition Ready`.
-    pub fn summary(&self) -> String {
-        let detail = match self {
-            Step::Apply(s) => s.summary(),
-            Step::Create(s) => s.summary(),
-            Step::Delete(s) => s.summary(),
-            Step::Kubectl(s) => s.summary(),
-            Step::Wait(s) | Step::Assert(s) | Step::Error(s) => {
-                let t = s.target().map(|t| t.to_string()).unwrap_or_default();
-                let rest = s.summary();
-                if rest.is_empty() {
-                    t
-                } else {
-                    format!("{t}: {rest}")
-                }
-            }
-            Step::Logs(s) => s.summary(),
-            Step::Exec(s) => s.summary(),
-            Step::Describe(s) => s.summary(),
-            Step::Events(s) => s.summary(),
-            Step::Probe(s) => s.summary(),
-            Step::Endpoints(s) => s.summary(),
-            Step::Sleep(s) => format!("{} ({})", s.duration, s.why),
-        };
-        format!("{} {detail}", self.kind())
-    }
-
-    /// Load-time checks beyond the schema; resolves files relative to the suite.
-    pub fn validate(&mut self, cx: &LoadCx<'_>) -> Result<(), String> {
-        match self {
-            Step::Apply(s) => s.validate(cx),
-            Step::Create(s) => s.validate(cx),
-            Step::Delete(s) => s.validate(cx),
-            Step::Kubectl(s) => s.validate(cx),
-            Step::Wait(s) => wait::validate(s),
-            Step::Assert(s) => assert::validate(s),
-            Step::Error(s) => error::validate(s),
-            Step::Logs(s) => s.validate(),
-            Step::Exec(s) => s.validate(),
-            Step::Describe(s) => s.validate(cx),
-            Step::Events(s) => s.validate(),
-            Step::Probe(s) => s.validate(),
-            Step::Endpoints(s) => s.validate(),
-            Step::Sleep(s) => s.validate(),
+    /// The message with every source in the chain: what the loader prints.
+    pub fn full_text(&self) -> String {
+        let mut s = self.message.clone();
+        let mut src = std::error::Error::source(self);
+        while let Some(e) = src {
+            s.push_str(&format!(": {e}"));
+            src = e.source();
         }
-    }
-
-    pub async fn run(&self, cx: &mut StepCx<'_>) -> Result<(), StepError> {
-        match self {
-            Step::Apply(s) => s.run(cx).await,
-            Step::Create(s) => s.run(cx).await,
-            Step::Delete(s) => s.run(cx).await,
-            Step::Kubectl(s) => s.run(cx).await,
-            Step::Wait(s) => wait::run(s, cx).await,
-            Step::Assert(s) => assert::run(s, cx).await,
-            Step::Error(s) => error::run(s, cx).await,
-            Step::Logs(s) => s.run(cx).await,
-            Step::Exec(s) => s.run(cx).await,
-            Step::Describe(s) => s.run(cx).await,
-            Step::Events(s) => s.run(cx).await,
-            Step::Probe(s) => s.run(cx).await,
-            Step::Endpoints(s) => s.run(cx).await,
-            Step::Sleep(s) => s.run(cx).await,
-        }
+        s
     }
 }
 
-/// Why a step failed.
+impl From<String> for Invalid {
+    fn from(message: String) -> Self {
+        Invalid::new(message)
+    }
+}
+
+impl From<&str> for Invalid {
+    fn from(message: &str) -> Self {
+        Invalid::new(message)
+    }
+}
+
+/// Why a step did not pass. [`StepError::is_behaviour`] tells a behaviour that did not hold
+/// (the implementation's fault) from a step that could not check (the cluster's, or the
+/// suite's).
 #[derive(Debug, thiserror::Error)]
 pub enum StepError {
     /// The behaviour did not hold.
@@ -209,10 +197,29 @@ pub enum StepError {
         last: Option<Mismatch>,
         api_error: Option<String>,
     },
+    /// A check over time could not observe all of its window.
+    #[error(transparent)]
+    Unobserved(WatchError),
     /// The API server answered with an error (or not at all).
-    #[error("API error: {0}")]
-    Api(String),
-    /// The step cannot run as written (an unmapped image, an unknown kind).
+    #[error("{what}: {}; hint: the API server refused or did not answer", crate::api::error_text(.source))]
+    Api {
+        what: String,
+        #[source]
+        source: kube::Error,
+    },
+    /// Reading what the API server streams (a log) broke off.
+    #[error("{what}: {source}")]
+    Stream {
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// API discovery failed (a kind the API does not serve is a [`StepError::Failed`]).
+    #[error(transparent)]
+    Resolve(ResolveError),
+    /// The step cannot run as written (an unmapped image, a placeholder without a value).
+    #[error(transparent)]
+    Template(#[from] TemplateError),
     #[error("{0}")]
     Invalid(String),
     #[error(transparent)]
@@ -233,6 +240,34 @@ fn timeout_text(after: &Duration, last: &Option<Mismatch>, api: &Option<String>)
 }
 
 impl StepError {
+    /// An API call that failed, with what was being done. When the API server (or the
+    /// kubelet behind it) answered — refused the request, or could not do it — the answer
+    /// is the implementation's behaviour, and the step failed: expected success, actual
+    /// the answer. Only when nothing answered (a connection refused or cut, a gateway or
+    /// an unavailable server: 502, 503, 504) could the step not check.
+    pub fn api(what: impl Into<String>, source: kube::Error) -> Self {
+        let what = what.into();
+        let answered = match &source {
+            kube::Error::Api(s) if ![502, 503, 504].contains(&s.code) => {
+                Some(format!("{} {}: {}", s.code, s.reason, s.message))
+            }
+            kube::Error::UpgradeConnection(
+                kube::client::UpgradeConnectionError::ProtocolSwitch(code),
+            ) if ![502, 503, 504].contains(&code.as_u16()) => {
+                Some(format!("{code} instead of switching to a stream"))
+            }
+            _ => None,
+        };
+        match answered {
+            Some(actual) => StepError::Failed(Mismatch::new(
+                format!("{what}: the API server refused"),
+                format!("{what} to succeed"),
+                actual,
+            )),
+            None => StepError::Api { what, source },
+        }
+    }
+
     /// Expected and actual, when the failure has them.
     pub fn mismatch(&self) -> Option<&Mismatch> {
         match self {
@@ -241,25 +276,57 @@ impl StepError {
             _ => None,
         }
     }
-}
 
-impl From<TemplateError> for StepError {
-    fn from(e: TemplateError) -> Self {
-        StepError::Invalid(e.to_string())
+    /// Whether this says the behaviour did not hold (a check failed, or never held before
+    /// the deadline) rather than that the step could not check.
+    pub fn is_behaviour(&self) -> bool {
+        matches!(self, StepError::Failed(_) | StepError::Timeout { .. })
     }
 }
 
+/// A kind the API server does not serve is its answer, so the step failed; a discovery that
+/// could not be made is an error.
+impl From<ResolveError> for StepError {
+    fn from(e: ResolveError) -> Self {
+        match &e {
+            ResolveError::Discovery(_) => StepError::Resolve(e),
+            ResolveError::UnknownKind(k) => StepError::Failed(Mismatch::new(
+                e.to_string(),
+                format!("the API server to serve a resource kind `{k}`"),
+                "no such kind in its API discovery",
+            )),
+            ResolveError::NotServed { kind, api_version } => StepError::Failed(Mismatch::new(
+                e.to_string(),
+                format!("the API server to serve kind `{kind}` in `{api_version}`"),
+                "not in its API discovery",
+            )),
+        }
+    }
+}
+
+/// An API call inside a step, without more to say about it than the call itself does.
 impl From<kube::Error> for StepError {
-    fn from(e: kube::Error) -> Self {
-        StepError::Api(api_error_text(&e))
+    fn from(source: kube::Error) -> Self {
+        StepError::api("API request", source)
     }
 }
 
-/// A kube error as a person wants to read it: the API server's own message when it sent one.
-pub fn api_error_text(e: &kube::Error) -> String {
-    match e {
-        kube::Error::Api(s) => format!("{} ({} {})", s.message, s.code, s.reason),
-        other => other.to_string(),
+impl From<WatchError> for StepError {
+    fn from(e: WatchError) -> Self {
+        match e {
+            WatchError::Timeout {
+                after,
+                last,
+                api_error,
+            } => StepError::Timeout {
+                after,
+                last,
+                api_error,
+            },
+            WatchError::Broken(m) => StepError::Failed(m),
+            WatchError::Cancelled => StepError::Cancelled,
+            e @ (WatchError::Unobserved { .. } | WatchError::Ended) => StepError::Unobserved(e),
+        }
     }
 }
 
@@ -270,7 +337,7 @@ pub struct CaseEnv {
     pub vars: Vars,
     /// kubectl with a kubeconfig whose context is the case's namespace.
     pub kubectl: crate::kubectl::Kubectl,
-    pub resolver: Arc<resolve::Resolver>,
+    pub resolver: Arc<Resolver>,
     /// Scratch directory of the case (rendered files, its kubeconfig).
     pub workdir: PathBuf,
     pub suite_dir: PathBuf,
@@ -318,7 +385,7 @@ impl<'a> StepCx<'a> {
     pub async fn bounded<T>(
         &self,
         what: &str,
-        fut: impl std::future::Future<Output = Result<T, StepError>>,
+        fut: impl Future<Output = Result<T, StepError>>,
     ) -> Result<T, StepError> {
         let started = Instant::now();
         tokio::select! {
@@ -334,12 +401,47 @@ impl<'a> StepCx<'a> {
             },
         }
     }
+
+    /// A manifest document placed in the case's namespace (see [`crate::api::object::place`]).
+    pub async fn place(
+        &self,
+        doc: serde_json::Value,
+    ) -> Result<
+        (
+            kube::Api<kube::api::DynamicObject>,
+            String,
+            serde_json::Value,
+        ),
+        StepError,
+    > {
+        Ok(crate::api::object::place(&self.env.resolver, self.ns(), doc).await?)
+    }
 }
 
 /// Shared schema check: `timeout: 0s` can never pass.
-pub(crate) fn positive(d: Option<crate::suite::Dur>, field: &str) -> Result<(), String> {
+pub(crate) fn positive(d: Option<Dur>, field: &str) -> Result<(), Invalid> {
     match d {
-        Some(d) if d.0.is_zero() => Err(format!("`{field}` must be more than 0s")),
+        Some(d) if d.0.is_zero() => Err(Invalid::new(format!("`{field}` must be more than 0s"))),
         _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The table's keys are what the loader accepts, and every kind has one.
+    #[test]
+    fn every_kind_in_the_table_loads_under_its_key() {
+        for key in Step::KINDS {
+            let err = serde_saphyr::from_str::<Step>(&format!("{key}: {{ nonsense: 1 }}"))
+                .unwrap_err()
+                .to_string();
+            assert!(!err.contains("unknown variant"), "{key}: {err}");
+        }
+        let err = serde_saphyr::from_str::<Step>("waitt: {}")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("unknown variant"), "{err}");
     }
 }

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Mismatch, StepCx, StepError};
 pub use crate::kubectl::Output;
-use crate::suite::text::{TextSpec, quote_block};
+use crate::matchers::text::{TextSpec, quote_block};
 
 /// The exit code a command must end with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -57,7 +57,7 @@ impl fmt::Display for Exit {
 
 impl<'de> Deserialize<'de> for Exit {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = crate::suite::template::scalar_string(d)?;
+        let s = crate::fields::template::scalar_string(d)?;
         match s.as_str() {
             "nonzero" => Ok(Exit::NonZero),
             "any" => Ok(Exit::Any),
@@ -97,7 +97,6 @@ pub(crate) fn check(
     ] {
         if let Some(spec) = spec {
             let m = spec
-                .0
                 .compile(cx.vars())
                 .map_err(|e| StepError::Invalid(e.to_string()))?;
             m.check(what, text).map_err(StepError::Failed)?;

@@ -14,12 +14,10 @@ use std::time::Duration;
 use http::{Method, Request};
 use serde::{Deserialize, Serialize};
 
-use super::{Mismatch, StepCx, StepError};
-use crate::suite::Dur;
-use crate::suite::template::Template;
-use crate::suite::text::{TextSpec, quote_block};
-
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(15);
+use super::{Invalid, LoadCx, Mismatch, StepCx, StepError, StepKind};
+use crate::fields::Dur;
+use crate::fields::template::Template;
+use crate::matchers::text::{TextSpec, quote_block};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -54,8 +52,14 @@ fn default_port() -> u16 {
     8080
 }
 
-impl Probe {
-    pub fn validate(&self) -> Result<(), String> {
+impl StepKind for Probe {
+    const DEFAULT_TIMEOUT: Duration = Duration::from_secs(15);
+
+    fn timeout_field(&self) -> Option<Dur> {
+        self.timeout
+    }
+
+    fn validate(&mut self, _: &LoadCx<'_>) -> Result<(), Invalid> {
         super::positive(self.timeout, "timeout")?;
         if self.liveness.is_none() && self.readiness.is_none() && self.get.is_none() {
             return Err("nothing to do: give liveness, readiness or get".into());
@@ -63,15 +67,23 @@ impl Probe {
         if self.get.is_none() && (self.status.is_some() || self.body.is_some()) {
             return Err("`status` and `body` check the answer of `get`".into());
         }
+        if self.get.is_some()
+            && self.status.is_none()
+            && self.body.as_ref().is_none_or(|b| b.is_empty())
+        {
+            return Err(
+                "`get` checks nothing without `status` or `body`: say what the answer must be"
+                    .into(),
+            );
+        }
         if let Some(g) = &self.get
             && !g.raw().starts_with('/')
         {
-            return Err(format!("`get` is a path starting with `/`, not `{g}`"));
+            return Err(format!("`get` is a path starting with `/`, not `{g}`").into());
         }
         Ok(())
     }
-
-    pub fn summary(&self) -> String {
+    fn summary(&self) -> String {
         let mut parts = vec![format!("pod/{}:{}", self.pod, self.port)];
         if let Some(l) = self.liveness {
             parts.push(format!("liveness failNext={}", l.fail_next));
@@ -84,8 +96,7 @@ impl Probe {
         }
         parts.join(" ")
     }
-
-    pub async fn run(&self, cx: &mut StepCx<'_>) -> Result<(), StepError> {
+    async fn run(&self, cx: &mut StepCx<'_>) -> Result<(), StepError> {
         let pod = self.pod.render(cx.vars())?;
         let base = format!(
             "/api/v1/namespaces/{}/pods/{pod}:{}/proxy",
@@ -133,9 +144,9 @@ impl Probe {
                 )));
             }
             if let Some(b) = &self.body {
-                let m =
-                    b.0.compile(cx.vars())
-                        .map_err(|e| StepError::Invalid(e.to_string()))?;
+                let m = b
+                    .compile(cx.vars())
+                    .map_err(|e| StepError::Invalid(e.to_string()))?;
                 m.check(&format!("the body of GET {path}"), &text)
                     .map_err(StepError::Failed)?;
             }

@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Mismatch, StepCx, StepError};
-use crate::suite::Dur;
+use super::{Invalid, LoadCx, Mismatch, StepCx, StepError, StepKind};
+use crate::fields::Dur;
 
 /// A sleep's deadline is its duration plus this.
 pub const SLACK: Duration = Duration::from_secs(5);
@@ -24,16 +24,29 @@ pub struct Sleep {
     pub why: String,
 }
 
-impl Sleep {
-    pub fn validate(&self) -> Result<(), String> {
+impl StepKind for Sleep {
+    const DEFAULT_TIMEOUT: Duration = SLACK;
+
+    fn timeout_field(&self) -> Option<Dur> {
+        None
+    }
+
+    fn window(&self) -> Duration {
+        self.duration.0
+    }
+
+    fn summary(&self) -> String {
+        format!("{} ({})", self.duration, self.why)
+    }
+
+    fn validate(&mut self, _: &LoadCx<'_>) -> Result<(), Invalid> {
         super::positive(Some(self.duration), "for")?;
         if self.why.trim().is_empty() {
             return Err("`why` is empty: say what the time passing tests".into());
         }
         Ok(())
     }
-
-    pub async fn run(&self, cx: &mut StepCx<'_>) -> Result<(), StepError> {
+    async fn run(&self, cx: &mut StepCx<'_>) -> Result<(), StepError> {
         // The case's deadline may leave less than the sleep: say so now, not after waiting.
         let left = cx.remaining();
         if left < self.duration.0 {

@@ -1,4 +1,4 @@
-//! `wait`: until a predicate over one object holds (watched; see [`crate::suite::check`]).
+//! `wait`: until a predicate over one object holds (watched; see [`super::check`]).
 //!
 //! ```yaml
 //! - wait: { pod: kuard, condition: Ready }
@@ -16,60 +16,60 @@
 
 use std::time::Duration;
 
-use kube::api::{Api, DynamicObject};
-use serde_json::Value;
+use serde::{Deserialize, Serialize};
 
-use super::watch::{Mode, watch_object};
-use super::{StepCx, StepError};
-use crate::suite::check::CheckSpec;
+use super::check::CheckSpec;
+use super::{Invalid, LoadCx, StepCx, StepError, StepKind};
+use crate::api::object::to_json;
+use crate::api::watch::{Mode, watch_object};
+use crate::fields::Dur;
 
-/// Long enough for a pod to start with an image that has to be pulled (book images).
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(transparent)]
+pub struct Wait(pub CheckSpec);
 
-pub fn validate(s: &CheckSpec) -> Result<(), String> {
-    s.validate()?;
-    super::positive(s.timeout, "timeout")?;
-    if s.during.is_some() {
-        return Err(
-            "`during` belongs to `assert` and `error`; `wait` waits until the check holds".into(),
-        );
+impl StepKind for Wait {
+    /// Long enough for a pod to start with an image that has to be pulled (book images).
+    const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
+
+    fn timeout_field(&self) -> Option<Dur> {
+        self.0.timeout
     }
-    Ok(())
-}
 
-pub async fn run(s: &CheckSpec, cx: &mut StepCx<'_>) -> Result<(), StepError> {
-    let (api, name, shown) = object_api(s, cx).await?;
-    let pred = s
-        .compile(cx.vars())
-        .map_err(|e| StepError::Invalid(e.to_string()))?;
-    let mut initial: Option<Option<serde_json::Value>> = None;
-    let (_, took) = watch_object(api, &name, Mode::Until, cx.deadline, &cx.env.cancel, |o| {
-        let v = o.map(to_json);
-        let first = initial.get_or_insert_with(|| v.clone());
-        pred.check(v.as_ref(), first.as_ref())
-    })
-    .await?;
-    cx.note(format!("{shown}: held after {:.2}s", took.as_secs_f64()));
-    Ok(())
-}
+    fn summary(&self) -> String {
+        self.0.summary_with_target()
+    }
 
-/// The API, rendered name and display name of a check's object.
-pub(crate) async fn object_api(
-    s: &CheckSpec,
-    cx: &StepCx<'_>,
-) -> Result<(Api<DynamicObject>, String, String), StepError> {
-    let target = s.target().map_err(StepError::Invalid)?;
-    let (kind, name) = target.render(cx.vars())?;
-    let r = cx.env.resolver.by_name(&kind).await?;
-    Ok((
-        cx.env.resolver.api(&r, cx.ns()),
-        name.clone(),
-        format!("{kind}/{name}"),
-    ))
-}
+    fn validate(&mut self, _: &LoadCx<'_>) -> Result<(), Invalid> {
+        let s = &self.0;
+        s.validate()?;
+        super::positive(s.timeout, "timeout")?;
+        if s.during.is_some() {
+            return Err(
+                "`during` belongs to `assert` and `error`; `wait` waits until the check holds"
+                    .into(),
+            );
+        }
+        if !s.has_predicate() && s.absent.is_none() {
+            return Err("nothing to wait for: give condition, phase, match, expr or absent".into());
+        }
+        Ok(())
+    }
 
-/// A dynamic object as the JSON that predicates and CEL see (apiVersion, kind, metadata,
-/// spec, status, ...).
-pub(crate) fn to_json(o: &DynamicObject) -> Value {
-    serde_json::to_value(o).unwrap_or(Value::Null)
+    async fn run(&self, cx: &mut StepCx<'_>) -> Result<(), StepError> {
+        let s = &self.0;
+        let (api, name, shown) = s.object_api(cx).await?;
+        let pred = s.compile(cx.vars())?;
+        let mut initial: Option<Option<serde_json::Value>> = None;
+        let (_, took) = watch_object(api, &name, Mode::Until, cx.deadline, &cx.env.cancel, |o| {
+            let v = o.map(to_json);
+            let first = initial.get_or_insert_with(|| v.clone());
+            // Unknown is "not yet" too: the field may appear (a container starting).
+            pred.check(v.as_ref(), first.as_ref())
+                .map_err(|m| m.into_mismatch())
+        })
+        .await?;
+        cx.note(format!("{shown}: held after {:.2}s", took.as_secs_f64()));
+        Ok(())
+    }
 }

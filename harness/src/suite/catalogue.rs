@@ -5,6 +5,9 @@
 //!   - id: LIVENESS-HTTP
 //!     text: a failing httpGet liveness probe restarts the container ...
 //!     section: Health Checks / Liveness Probe
+//!     notes: [332-339, 343-373]          # lines of ../shared/chapter/pods-chapter-notes.ko.md
+//!     weak: "why the cases cannot check it fully here"      # optional
+//!     no_mutant: "why no mutant can break it"               # optional
 //! ```
 
 use serde::{Deserialize, Serialize};
@@ -23,6 +26,15 @@ pub struct BehaviourEntry {
     pub text: String,
     /// The chapter section it comes from.
     pub section: String,
+    /// The lines of the chapter notes it comes from: `13-24` or `52`.
+    #[serde(default)]
+    pub notes: Vec<Spanned<String>>,
+    /// The cases covering it cannot check it fully (and why): coverage says so.
+    #[serde(default)]
+    pub weak: Option<String>,
+    /// Why no mutant can break it (else every behaviour has at least one).
+    #[serde(default)]
+    pub no_mutant: Option<String>,
 }
 
 /// One behaviour of the catalogue.
@@ -31,6 +43,36 @@ pub struct Behaviour {
     pub id: String,
     pub text: String,
     pub section: String,
+    /// Line ranges of the chapter notes, inclusive.
+    pub notes: Vec<(u32, u32)>,
+    pub weak: Option<String>,
+    pub no_mutant: Option<String>,
+}
+
+impl Behaviour {
+    /// A behaviour with an ID and nothing else said about it.
+    pub fn named(id: &str) -> Self {
+        Behaviour {
+            id: id.to_string(),
+            text: String::new(),
+            section: String::new(),
+            notes: Vec::new(),
+            weak: None,
+            no_mutant: None,
+        }
+    }
+}
+
+/// `13-24` or `52` as an inclusive line range.
+pub fn parse_lines(s: &str) -> Option<(u32, u32)> {
+    let (a, b) = match s.split_once('-') {
+        Some((a, b)) => (a.trim().parse().ok()?, b.trim().parse().ok()?),
+        None => {
+            let n = s.trim().parse().ok()?;
+            (n, n)
+        }
+    };
+    (a >= 1 && a <= b).then_some((a, b))
 }
 
 #[derive(Clone, Debug, Default, Serialize)]

@@ -11,7 +11,7 @@ use std::time::Duration;
 use regex::Regex;
 use serde_saphyr::{Location, Spanned};
 
-use super::catalogue::{Behaviour, Catalogue, CatalogueFile, valid_id};
+use super::catalogue::{Behaviour, Catalogue, CatalogueFile, parse_lines, valid_id};
 use super::model::{ExpectFailure, SuiteFile};
 use crate::steps::{LoadCx, Step};
 
@@ -32,7 +32,7 @@ pub struct LoadError {
 }
 
 impl LoadError {
-    fn at(file: &Path, loc: Location, message: impl Into<String>) -> Self {
+    pub(crate) fn at(file: &Path, loc: Location, message: impl Into<String>) -> Self {
         LoadError {
             file: file.to_path_buf(),
             line: loc.line(),
@@ -41,7 +41,7 @@ impl LoadError {
         }
     }
 
-    fn file(file: &Path, message: impl Into<String>) -> Self {
+    pub(crate) fn file(file: &Path, message: impl Into<String>) -> Self {
         LoadError {
             file: file.to_path_buf(),
             line: 0,
@@ -216,10 +216,27 @@ pub fn load_catalogue(path: &Path) -> Result<Catalogue, LoadErrors> {
                 format!("behaviours[].id: duplicate ID `{id}`"),
             ));
         }
+        let mut notes = Vec::new();
+        for n in &b.notes {
+            match parse_lines(&n.value) {
+                Some(r) => notes.push(r),
+                None => errors.push(LoadError::at(
+                    path,
+                    n.referenced,
+                    format!(
+                        "behaviours[{id}].notes: `{}` is not a line range (`13-24` or `52`)",
+                        n.value
+                    ),
+                )),
+            }
+        }
         out.push(Behaviour {
             id,
             text: b.text,
             section: b.section,
+            notes,
+            weak: b.weak,
+            no_mutant: b.no_mutant,
         });
     }
     if errors.is_empty() {
@@ -317,19 +334,29 @@ pub fn parse_suite(
                 format!("{}: must be more than 0s", field("timeout")),
             ));
         }
-        if let Some(ef) = &c.expect_failure
-            && let Some(s) = ef.step
-            && (s == 0 || s > c.steps.value.len())
-        {
-            errors.push(LoadError::at(
-                path,
-                here,
-                format!(
-                    "{}: there is no step {s} (the case has {})",
-                    field("expect_failure.step"),
-                    c.steps.value.len()
-                ),
-            ));
+        if let Some(ef) = &c.expect_failure {
+            let s = ef.step;
+            if s == 0 || s > c.steps.value.len() {
+                errors.push(LoadError::at(
+                    path,
+                    here,
+                    format!(
+                        "{}: there is no step {s} (the case has {})",
+                        field("expect_failure.step"),
+                        c.steps.value.len()
+                    ),
+                ));
+            }
+            if ef.message.is_empty() {
+                errors.push(LoadError::at(
+                    path,
+                    here,
+                    format!(
+                        "{}: say what the failure must show (a text of its expected or actual values)",
+                        field("expect_failure.message")
+                    ),
+                ));
+            }
         }
         let mut steps = Vec::new();
         let mut locs = Vec::new();
@@ -346,7 +373,11 @@ pub fn parse_suite(
                 errors.push(LoadError::at(
                     path,
                     referenced,
-                    format!("{}: {e}", field(&format!("steps[{si}].{}", value.kind()))),
+                    format!(
+                        "{}: {}",
+                        field(&format!("steps[{si}].{}", value.kind())),
+                        e.full_text()
+                    ),
                 ));
             }
             locs.push((referenced.line(), referenced.column()));
@@ -486,11 +517,7 @@ mod tests {
         Catalogue {
             behaviours: ["LIVENESS-HTTP", "LOGS-PREVIOUS", "EXEC"]
                 .iter()
-                .map(|id| Behaviour {
-                    id: id.to_string(),
-                    text: String::new(),
-                    section: String::new(),
-                })
+                .map(|id| Behaviour::named(id))
                 .collect(),
         }
     }
@@ -539,7 +566,7 @@ mod tests {
         assert_eq!(
             step_errors("exec: { pod: kuard, command: [ls], stdout: { contain: x } }"),
             vec![
-                "D/s.yaml:6:54: cases[0].steps[0].exec.stdout.contain: unknown field `contain`, expected one of equals, contains, not_contains, regex, not_regex, min_lines, max_lines"
+                "D/s.yaml:6:54: cases[0].steps[0].exec.stdout.contain: unknown field `contain`, expected one of by_version, equals, contains, not_contains, regex, not_regex, min_lines, max_lines"
             ]
         );
     }

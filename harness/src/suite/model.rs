@@ -9,9 +9,9 @@
 //!     covers: [LIVENESS-HTTP, LOGS-PREVIOUS]   # IDs of suites/behaviours.yaml
 //!     timeout: 3m                    # the whole case (default 5m)
 //!     ignore: "why"                  # skipped unless --ignored
-//!     expect_failure:                # a mutant: the case must FAIL, at this step, so
-//!       step: 4                      #   (1-based; optional)
-//!       message: "restartCount"      #   (text match on the failure message; optional)
+//!     expect_failure:                # a self-test: the case must FAIL (a check, not an
+//!       step: 4                      #   error), at this step (1-based),
+//!       message: "actual:   exit code 0"   # with this in its summary/expected/actual
 //!     steps:
 //!       - apply: { file: ../fixtures/manifests/kuard-pod-health.yaml }
 //!       - wait: { pod: kuard, condition: Ready }
@@ -20,8 +20,8 @@
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
-use super::duration::Dur;
-use super::text::TextSpec;
+use crate::fields::Dur;
+use crate::matchers::text::TextSpec;
 use crate::steps::Step;
 
 #[derive(Clone, Debug, Deserialize)]
@@ -49,14 +49,13 @@ pub struct CaseSpec {
     pub steps: Spanned<Vec<Spanned<Step>>>,
 }
 
-/// The case is a mutant or a self-test: it passes when it fails like this.
-#[derive(Clone, Debug, Default, Deserialize, serde::Serialize)]
+/// The case is a mutant or a self-test: it passes when it fails like this. Both fields are
+/// required: a self-test that does not say where and how it fails accepts any failure.
+#[derive(Clone, Debug, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExpectFailure {
-    /// The 1-based step that must fail.
-    #[serde(default)]
-    pub step: Option<usize>,
-    /// What the failure message must say (kind, summary, expected and actual).
-    #[serde(default)]
-    pub message: Option<TextSpec>,
+    /// The 1-based step whose check must fail.
+    pub step: usize,
+    /// What the failure's summary, expected and actual values must say.
+    pub message: TextSpec,
 }

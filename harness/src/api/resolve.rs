@@ -12,7 +12,20 @@ use kube::api::{Api, ApiResource, DynamicObject};
 use kube::discovery::{Discovery, Scope};
 use tokio::sync::OnceCell;
 
-use super::StepError;
+/// Why a kind could not be mapped to an API resource.
+#[derive(Debug, thiserror::Error)]
+pub enum ResolveError {
+    #[error("API discovery failed; hint: is the API server reachable?")]
+    Discovery(#[source] kube::Error),
+    #[error(
+        "the API server has no resource kind `{0}`; hint: `kubectl api-resources` lists what it serves"
+    )]
+    UnknownKind(String),
+    #[error(
+        "the API server does not serve kind `{kind}` in `{api_version}`; hint: `kubectl api-resources` lists what it serves"
+    )]
+    NotServed { kind: String, api_version: String },
+}
 
 /// An API resource and whether it lives in a namespace.
 #[derive(Clone, Debug)]
@@ -61,21 +74,21 @@ impl Resolver {
         }
     }
 
-    async fn discovery(&self) -> Result<Arc<Discovery>, StepError> {
+    async fn discovery(&self) -> Result<Arc<Discovery>, ResolveError> {
         self.discovery
             .get_or_try_init(|| async {
                 Discovery::new(self.client.clone())
                     .run()
                     .await
                     .map(Arc::new)
-                    .map_err(|e| StepError::Api(format!("API discovery failed: {e}")))
+                    .map_err(ResolveError::Discovery)
             })
             .await
             .cloned()
     }
 
     /// A kind as a suite names it: `pod`, `pods`, `po`, `Pod`, `deployment.apps`.
-    pub async fn by_name(&self, name: &str) -> Result<Resource, StepError> {
+    pub async fn by_name(&self, name: &str) -> Result<Resource, ResolveError> {
         let lower = name.to_ascii_lowercase();
         if let Some((r, _)) = known()
             .into_iter()
@@ -101,13 +114,11 @@ impl Resolver {
                 }
             }
         }
-        Err(StepError::Invalid(format!(
-            "the API server has no resource kind `{name}`"
-        )))
+        Err(ResolveError::UnknownKind(name.to_string()))
     }
 
     /// The resource of a manifest document, from its `apiVersion` and `kind`.
-    pub async fn for_document(&self, doc: &serde_json::Value) -> Result<Resource, StepError> {
+    pub async fn for_document(&self, doc: &serde_json::Value) -> Result<Resource, ResolveError> {
         let api_version = doc
             .get("apiVersion")
             .and_then(|v| v.as_str())
@@ -134,9 +145,10 @@ impl Resolver {
                 }
             }
         }
-        Err(StepError::Invalid(format!(
-            "the API server does not serve kind `{kind}` in `{api_version}`"
-        )))
+        Err(ResolveError::NotServed {
+            kind: kind.to_string(),
+            api_version: api_version.to_string(),
+        })
     }
 
     /// A dynamic API handle for `r` in `namespace` (ignored for cluster-scoped kinds).

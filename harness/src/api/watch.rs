@@ -6,7 +6,9 @@
 //!
 //! Every watch has a deadline. Watch errors (the API server unreachable, a relist) are
 //! retried with kube-runtime's backoff until then; a timeout reports the last mismatch and,
-//! if any, the last API error.
+//! if any, the last API error. A `Hold` is stricter: it claims that every state of the
+//! window held, so a window with a gap in it (the watch broke, or had to list afresh and
+//! may have missed states) is an error, never a pass.
 
 use std::collections::BTreeMap;
 use std::fmt::Debug;
@@ -20,8 +22,49 @@ use kube::runtime::watcher::{self, Event};
 use serde::de::DeserializeOwned;
 use tokio_util::sync::CancellationToken;
 
-use super::StepError;
-use crate::suite::Mismatch;
+use crate::matchers::Mismatch;
+
+/// How a watch ended badly.
+#[derive(Debug, thiserror::Error)]
+pub enum WatchError {
+    /// The deadline passed before the predicate held; the last state seen says why.
+    #[error("{}", timeout_text(.after, .last, .api_error))]
+    Timeout {
+        after: Duration,
+        last: Option<Mismatch>,
+        api_error: Option<String>,
+    },
+    /// A `Hold` saw a state that breaks the predicate.
+    #[error("{0}")]
+    Broken(Mismatch),
+    /// A `Hold` could not observe its whole window: what happened in the gap is unknown.
+    #[error(
+        "could not watch the whole {}: the watch {cause} after {:.1}s, so states in between were not seen; \
+         hint: the API server was unreachable or restarted — rerun once it is stable",
+        crate::fields::Dur(*.window), .after.as_secs_f64()
+    )]
+    Unobserved {
+        window: Duration,
+        after: Duration,
+        cause: String,
+    },
+    /// The API server closed the watch for good (kube-runtime retries everything else).
+    #[error("the watch ended unexpectedly")]
+    Ended,
+    #[error("cancelled")]
+    Cancelled,
+}
+
+fn timeout_text(after: &Duration, last: &Option<Mismatch>, api: &Option<String>) -> String {
+    let mut s = format!("timed out after {:.1}s", after.as_secs_f64());
+    if let Some(m) = last {
+        s.push_str(&format!(": {m}"));
+    }
+    if let Some(e) = api {
+        s.push_str(&format!("\n  last API error: {e}"));
+    }
+    s
+}
 
 /// What a watch waits for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -62,7 +105,7 @@ pub async fn watch_set<K>(
     deadline: Instant,
     cancel: &CancellationToken,
     mut pred: impl FnMut(&Set<K>) -> Result<(), Mismatch>,
-) -> Result<Observed<K>, StepError>
+) -> Result<Observed<K>, WatchError>
 where
     K: Resource + Clone + DeserializeOwned + Debug + Send + 'static,
 {
@@ -80,12 +123,12 @@ where
         let hold_end = hold_until.unwrap_or(far + Duration::from_secs(3600));
         let event = tokio::select! {
             biased;
-            _ = cancel.cancelled() => return Err(StepError::Cancelled),
+            _ = cancel.cancelled() => return Err(WatchError::Cancelled),
             _ = tokio::time::sleep_until(hold_end), if hold_until.is_some() => {
                 return Ok(Observed { set, elapsed: started.elapsed() });
             }
             _ = tokio::time::sleep_until(far) => {
-                return Err(StepError::Timeout {
+                return Err(WatchError::Timeout {
                     after: started.elapsed(),
                     last: last.or_else(|| (!ready).then(|| Mismatch::new(
                         "no state was observed", "the watch to list the objects", "nothing listed yet"))),
@@ -94,15 +137,28 @@ where
             }
             ev = stream.next() => ev,
         };
+        // A gap in a window that is being held: what happened in it is unknown.
+        let gap = |cause: String| WatchError::Unobserved {
+            window: match mode {
+                Mode::Hold(d) => d,
+                Mode::Until => Duration::ZERO,
+            },
+            after: started.elapsed(),
+            cause,
+        };
         let changed = match event {
-            None => {
-                return Err(StepError::Api("the watch ended unexpectedly".into()));
-            }
+            None => return Err(WatchError::Ended),
             Some(Err(e)) => {
+                if hold_until.is_some() {
+                    return Err(gap(format!("broke ({e})")));
+                }
                 api_error = Some(e.to_string());
                 false
             }
             Some(Ok(Event::Init)) => {
+                if hold_until.is_some() {
+                    return Err(gap("had to list the objects afresh".into()));
+                }
                 init = Some(BTreeMap::new());
                 false
             }
@@ -142,12 +198,12 @@ where
             }
             (Err(m), Mode::Until) => last = Some(m),
             (Err(m), Mode::Hold(d)) => {
-                return Err(StepError::Failed(Mismatch {
+                return Err(WatchError::Broken(Mismatch {
                     summary: format!(
                         "{} (after {:.1}s of the {} it had to hold)",
                         m.summary,
                         started.elapsed().as_secs_f64(),
-                        crate::suite::Dur(d)
+                        crate::fields::Dur(d)
                     ),
                     ..m
                 }));
@@ -164,7 +220,7 @@ pub async fn watch_object<K>(
     deadline: Instant,
     cancel: &CancellationToken,
     mut pred: impl FnMut(Option<&K>) -> Result<(), Mismatch>,
-) -> Result<(Option<K>, Duration), StepError>
+) -> Result<(Option<K>, Duration), WatchError>
 where
     K: Resource + Clone + DeserializeOwned + Debug + Send + 'static,
 {
@@ -220,8 +276,14 @@ mod tests {
                     let s = stream::iter(events)
                         .then(|(ms, obj)| async move {
                             tokio::time::sleep(Duration::from_millis(ms)).await;
-                            let line =
-                                json!({"type": "MODIFIED", "object": obj}).to_string() + "\n";
+                            // A whole watch event as given, or an object that was modified.
+                            let event = if obj.get("type").is_some() && obj.get("object").is_some()
+                            {
+                                obj
+                            } else {
+                                json!({"type": "MODIFIED", "object": obj})
+                            };
+                            let line = event.to_string() + "\n";
                             Ok::<_, Infallible>(Frame::data(Bytes::from(line)))
                         })
                         .chain(stream::pending());
@@ -292,7 +354,7 @@ mod tests {
         )
         .await
         .unwrap_err();
-        let StepError::Timeout { last: Some(m), .. } = &e else {
+        let WatchError::Timeout { last: Some(m), .. } = &e else {
             panic!("{e}")
         };
         assert_eq!((m.expected.as_str(), m.actual.as_str()), ("n=1", "n=0"));
@@ -313,7 +375,7 @@ mod tests {
         .await
         .unwrap_err();
         assert!(started.elapsed() < Duration::from_secs(2));
-        let StepError::Timeout {
+        let WatchError::Timeout {
             api_error: Some(a), ..
         } = &e
         else {
@@ -339,7 +401,7 @@ mod tests {
         .await
         .unwrap_err();
         assert!(started.elapsed() < Duration::from_secs(1));
-        let StepError::Failed(m) = &e else {
+        let WatchError::Broken(m) = &e else {
             panic!("{e}")
         };
         assert!(
@@ -348,6 +410,42 @@ mod tests {
             m.summary
         );
         assert_eq!(m.actual, "n=2");
+    }
+
+    /// A hold across a window the watch did not see whole (here the API server ends the
+    /// watch with 410 Gone, so states in between may be lost) is an error, never a pass:
+    /// before this rule it passed once the window's time was up.
+    #[tokio::test]
+    async fn a_hold_with_a_gap_in_its_window_is_unobserved_not_passed() {
+        let gone = json!({"type": "ERROR", "object": {"kind": "Status", "apiVersion": "v1",
+            "status": "Failure", "message": "too old resource version", "reason": "Expired", "code": 410}});
+        let api: Api<ConfigMap> = Api::namespaced(client(Some(cm(1, 1)), vec![(100, gone)]), "ns");
+        let started = Instant::now();
+        let e = watch_object(
+            api,
+            "c",
+            Mode::Hold(Duration::from_secs(2)),
+            started + Duration::from_secs(5),
+            &CancellationToken::new(),
+            n_is("1"),
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            started.elapsed()
+        );
+        let WatchError::Unobserved { window, cause, .. } = &e else {
+            panic!("{e}")
+        };
+        assert_eq!(*window, Duration::from_secs(2));
+        assert!(cause.contains("broke"), "{cause}");
+        assert!(
+            e.to_string()
+                .starts_with("could not watch the whole 2s: the watch broke ("),
+            "{e}"
+        );
     }
 
     #[tokio::test]
@@ -377,6 +475,6 @@ mod tests {
             n_is("1"),
         )
         .await;
-        assert!(matches!(e, Err(StepError::Cancelled)));
+        assert!(matches!(e, Err(WatchError::Cancelled)));
     }
 }

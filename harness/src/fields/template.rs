@@ -65,6 +65,9 @@ pub enum TemplateError {
     NoImage { name: String, known: String },
     #[error("cannot read `{path}` for `${{file:{path}}}`: {reason}")]
     File { path: String, reason: String },
+    /// A value given by version has no form for the cluster's version.
+    #[error("{0}")]
+    NoForm(String),
 }
 
 /// Parse `s` into pieces. `files` says whether `${file:...}` is allowed here.
@@ -135,6 +138,8 @@ pub struct Vars {
     pub images: BTreeMap<String, String>,
     /// Load-time checking: any image name renders as a dummy reference.
     pub any_image: bool,
+    /// The cluster's Kubernetes version: which form of a text given `by_version` applies.
+    pub kubernetes: Option<semver::Version>,
 }
 
 impl Vars {
@@ -148,6 +153,7 @@ impl Vars {
             workdir: "/podcheck-validate".into(),
             images: BTreeMap::new(),
             any_image: true,
+            kubernetes: None,
         }
     }
 
@@ -359,6 +365,7 @@ mod tests {
             workdir: "/tmp/w".into(),
             images: [("kuard".to_string(), "podcheck.local/kuard:abc".to_string())].into(),
             any_image: false,
+            kubernetes: None,
         }
     }
 

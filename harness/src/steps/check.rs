@@ -12,6 +12,12 @@
 //! during: 20s                 # assert/error: must hold throughout, watched
 //! timeout: 60s
 //! ```
+//!
+//! A check is true, false, or unknown (an expression that cannot be evaluated on this state):
+//! `wait` keeps waiting on false and unknown, `assert` fails on both, and `error` passes only
+//! on false — never on unknown. Field names are checked against the kind's schema at load.
+//! When a check on a pod fails, the pod says why in its own terms ([`pod_story`]): phase,
+//! scheduling and readiness reasons, container waiting and termination reasons.
 
 use std::fmt;
 
@@ -19,13 +25,17 @@ use serde::de::{self, Deserializer};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::cel::{Bindings, CelError, CelTemplate, Expr};
-use super::duration::Dur;
-use super::mismatch::Mismatch;
-use super::objref::{ObjectRef, target};
-use super::one_or_many::OneOrMany;
-use super::partial::partial_match;
-use super::template::{Template, TemplateError, Vars, scalar_string, validate_value};
+use kube::api::{Api, DynamicObject};
+
+use super::{Invalid, StepCx, StepError};
+use crate::api::object::get_with_retries;
+use crate::fields::Dur;
+use crate::fields::objref::{ObjectRef, target};
+use crate::fields::one_or_many::OneOrMany;
+use crate::fields::template::{Template, TemplateError, Vars, scalar_string, validate_value};
+use crate::matchers::cel::{Bindings, CelError, CelTemplate, Expr};
+use crate::matchers::partial::partial_match;
+use crate::matchers::{Mismatch, Miss, schema};
 
 /// `Ready` or `Ready=False` (any condition type, any status).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -139,17 +149,52 @@ impl CheckSpec {
             || !self.expr.is_empty()
     }
 
-    /// Cross-field rules the schema cannot say.
-    pub fn validate(&self) -> Result<(), String> {
-        self.target()?;
+    /// Cross-field rules the schema cannot say, and the field names of `match` and `expr`
+    /// against the kind's API schema.
+    pub fn validate(&self) -> Result<(), Invalid> {
+        let target = self.target()?;
         if self.absent == Some(true) && self.has_predicate() {
             return Err("`absent: true` cannot be combined with condition/phase/match/expr".into());
         }
-        Ok(())
+        let Some(kind) = schema::for_kind(&target.kind) else {
+            return Ok(());
+        };
+        let mut problems = Vec::new();
+        if let Some(m) = &self.matches {
+            problems.extend(
+                schema::check_partial(kind, &m.0)
+                    .into_iter()
+                    .map(|p| format!("match: {p}")),
+            );
+        }
+        for e in &self.expr {
+            let compiled = e
+                .compile(&Vars::for_validation())
+                .map_err(|err| Invalid::because("expr", err))?;
+            problems.extend(
+                schema::check_expr(kind, compiled.program())
+                    .into_iter()
+                    .map(|p| format!("expr `{}`: {p}", e.raw())),
+            );
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(Invalid::new(format!(
+                "{}; hint: a field the kind does not have is never there, so the check could not fail for the right reason",
+                problems.join("; ")
+            )))
+        }
     }
 
     pub fn compile(&self, vars: &Vars) -> Result<Predicate, CompileError> {
+        let is_pod = self
+            .target()
+            .ok()
+            .and_then(|t| schema::for_kind(&t.kind))
+            .is_some_and(|s| s.kind == "Pod");
         Ok(Predicate {
+            is_pod,
             absent: self.absent == Some(true),
             condition: self.condition.clone(),
             phase: self.phase.as_ref().map(|p| p.render(vars)).transpose()?,
@@ -164,6 +209,47 @@ impl CheckSpec {
                 .map(|e| e.compile(vars))
                 .collect::<Result<_, _>>()?,
         })
+    }
+
+    /// `pod/kuard: condition Ready, ...`: the object and the check.
+    pub fn summary_with_target(&self) -> String {
+        let t = self.target().map(|t| t.to_string()).unwrap_or_default();
+        let rest = self.summary();
+        if rest.is_empty() {
+            t
+        } else {
+            format!("{t}: {rest}")
+        }
+    }
+
+    /// The API, rendered name and display name of the check's object.
+    pub async fn object_api(
+        &self,
+        cx: &StepCx<'_>,
+    ) -> Result<(Api<DynamicObject>, String, String), StepError> {
+        let target = self.target().map_err(StepError::Invalid)?;
+        let (kind, name) = target.render(cx.vars())?;
+        let r = cx.env.resolver.by_name(&kind).await?;
+        Ok((
+            cx.env.resolver.api(&r, cx.ns()),
+            name.clone(),
+            format!("{kind}/{name}"),
+        ))
+    }
+
+    /// The object now (`None`: absent), within the step's deadline.
+    pub async fn get(
+        &self,
+        cx: &StepCx<'_>,
+        api: &Api<DynamicObject>,
+        name: &str,
+    ) -> Result<Option<DynamicObject>, StepError> {
+        cx.bounded("get", async {
+            get_with_retries(api, name, cx.deadline)
+                .await
+                .map_err(|e| StepError::api(format!("reading {name}"), e))
+        })
+        .await
     }
 
     /// A short description for step logs: `condition Ready, expr ...`.
@@ -199,9 +285,20 @@ pub enum CompileError {
     Cel(#[from] CelError),
 }
 
+impl From<CompileError> for StepError {
+    fn from(e: CompileError) -> Self {
+        match e {
+            CompileError::Template(t) => StepError::Template(t),
+            CompileError::Cel(c) => StepError::Invalid(c.to_string()),
+        }
+    }
+}
+
 /// A compiled check, ready to apply to observed states of the object.
 #[derive(Clone, Debug)]
 pub struct Predicate {
+    /// The object is a pod: a failure tells the pod's own story.
+    pub is_pod: bool,
     pub absent: bool,
     pub condition: Option<ConditionSpec>,
     pub phase: Option<String>,
@@ -211,25 +308,43 @@ pub struct Predicate {
 
 impl Predicate {
     /// Whether the (possibly absent) object satisfies everything. `initial` is the object
-    /// when the step started, bound as `initial` in expressions.
-    pub fn check(&self, obj: Option<&Value>, initial: Option<&Value>) -> Result<(), Mismatch> {
+    /// when the step started, bound as `initial` in expressions. A failure on a pod carries
+    /// the pod's own account of its state ([`pod_story`]) in its `actual`.
+    pub fn check(&self, obj: Option<&Value>, initial: Option<&Value>) -> Result<(), Miss> {
+        let story = obj.filter(|_| self.is_pod).map(pod_story);
+        self.check_bare(obj, initial).map_err(|miss| match story {
+            Some(story) => {
+                let with = |mut m: Mismatch| {
+                    m.actual = format!("{}; the pod: {story}", m.actual);
+                    m
+                };
+                match miss {
+                    Miss::False(m) => Miss::False(with(m)),
+                    Miss::Unknown(m) => Miss::Unknown(with(m)),
+                }
+            }
+            None => miss,
+        })
+    }
+
+    fn check_bare(&self, obj: Option<&Value>, initial: Option<&Value>) -> Result<(), Miss> {
         let Some(obj) = obj else {
             return if self.absent {
                 Ok(())
             } else {
-                Err(Mismatch::new(
+                Err(Miss::False(Mismatch::new(
                     "the object does not exist",
                     "the object to exist",
                     "(absent)",
-                ))
+                )))
             };
         };
         if self.absent {
-            return Err(Mismatch::new(
+            return Err(Miss::False(Mismatch::new(
                 "the object still exists",
                 "the object to be absent",
                 existing_summary(obj),
-            ));
+            )));
         }
         if let Some(c) = &self.condition {
             let actual = obj
@@ -253,21 +368,21 @@ impl Predicate {
                         s
                     }
                 };
-                return Err(Mismatch::new(
+                return Err(Miss::False(Mismatch::new(
                     format!("condition {} does not hold", c),
                     format!("{}={}", c.type_, c.status),
                     seen,
-                ));
+                )));
             }
         }
         if let Some(p) = &self.phase {
             let actual = obj.pointer("/status/phase").and_then(Value::as_str);
             if actual != Some(p.as_str()) {
-                return Err(Mismatch::new(
+                return Err(Miss::False(Mismatch::new(
                     "the phase differs",
                     format!("phase {p}"),
                     format!("phase {}", actual.unwrap_or("(none)")),
-                ));
+                )));
             }
         }
         if let Some(m) = &self.matches {
@@ -281,6 +396,80 @@ impl Predicate {
         }
         Ok(())
     }
+}
+
+/// A pod's own account of why it is where it is: its phase, the PodScheduled and Ready
+/// conditions that are not True (with their reasons and messages), and each container's
+/// waiting or termination reason.
+pub fn pod_story(obj: &Value) -> String {
+    let str_at = |v: &Value, p: &str| v.pointer(p).and_then(Value::as_str).map(str::to_string);
+    let mut parts = vec![format!(
+        "phase {}",
+        str_at(obj, "/status/phase").unwrap_or_else(|| "(none)".into())
+    )];
+    for c in obj
+        .pointer("/status/conditions")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let t = c.get("type").and_then(Value::as_str).unwrap_or("?");
+        let st = c.get("status").and_then(Value::as_str).unwrap_or("?");
+        if st == "True" || !["PodScheduled", "Ready", "ContainersReady", "Initialized"].contains(&t)
+        {
+            continue;
+        }
+        let mut s = format!("{t}={st}");
+        let why: Vec<String> = ["reason", "message"]
+            .iter()
+            .filter_map(|k| str_at(c, &format!("/{k}")))
+            .collect();
+        if !why.is_empty() {
+            s.push_str(&format!(" ({})", why.join(": ")));
+        }
+        parts.push(s);
+    }
+    for key in ["initContainerStatuses", "containerStatuses"] {
+        for cs in obj
+            .pointer(&format!("/status/{key}"))
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let name = cs.get("name").and_then(Value::as_str).unwrap_or("?");
+            let restarts = cs.get("restartCount").and_then(Value::as_i64).unwrap_or(0);
+            let state = if let Some(w) = cs.pointer("/state/waiting") {
+                let mut s = format!(
+                    "waiting: {}",
+                    str_at(w, "/reason").unwrap_or_else(|| "?".into())
+                );
+                if let Some(m) = str_at(w, "/message") {
+                    s.push_str(&format!(" ({})", crate::matchers::text::cut(&m, 200)));
+                }
+                s
+            } else if let Some(t) = cs.pointer("/state/terminated") {
+                format!(
+                    "terminated: {} (exit code {})",
+                    str_at(t, "/reason").unwrap_or_else(|| "?".into()),
+                    t.get("exitCode").and_then(Value::as_i64).unwrap_or(-1)
+                )
+            } else if cs.pointer("/state/running").is_some() {
+                let ready = cs.get("ready").and_then(Value::as_bool).unwrap_or(false);
+                format!("running, ready={ready}")
+            } else {
+                "no state".into()
+            };
+            let mut s = format!("container {name} {state}");
+            if restarts > 0 {
+                s.push_str(&format!(", {restarts} restart(s)"));
+                if let Some(r) = str_at(cs, "/lastState/terminated/reason") {
+                    s.push_str(&format!(", last terminated: {r}"));
+                }
+            }
+            parts.push(s);
+        }
+    }
+    parts.join(", ")
 }
 
 /// The object in a few words, for "it still exists" messages.
@@ -328,9 +517,12 @@ mod tests {
         let p = spec("{pod: kuard, condition: Ready}")
             .compile(&Vars::for_validation())
             .unwrap();
-        let e = p.check(Some(&pod()), None).unwrap_err();
+        let e = p.check(Some(&pod()), None).unwrap_err().into_mismatch();
         assert_eq!(e.expected, "Ready=True");
-        assert_eq!(e.actual, "Ready=False, reason: \"ContainersNotReady\"");
+        assert_eq!(
+            e.actual,
+            "Ready=False, reason: \"ContainersNotReady\"; the pod: phase Running, Ready=False (ContainersNotReady)"
+        );
         let p = spec("{pod: kuard, condition: Ready=False, phase: Running}")
             .compile(&Vars::for_validation())
             .unwrap();
@@ -343,15 +535,18 @@ mod tests {
             .compile(&Vars::for_validation())
             .unwrap();
         p.check(None, None).unwrap();
-        assert_eq!(
-            p.check(Some(&pod()), None).unwrap_err().actual,
-            "kuard exists (phase Running)"
+        assert!(
+            p.check(Some(&pod()), None)
+                .unwrap_err()
+                .mismatch()
+                .actual
+                .starts_with("kuard exists (phase Running)")
         );
         let p = spec("{pod: kuard}")
             .compile(&Vars::for_validation())
             .unwrap();
         assert_eq!(
-            p.check(None, None).unwrap_err().summary,
+            p.check(None, None).unwrap_err().mismatch().summary,
             "the object does not exist"
         );
     }
@@ -362,18 +557,65 @@ mod tests {
             spec("{pod: a, object: pod/b}")
                 .validate()
                 .unwrap_err()
+                .message
                 .contains("not both")
         );
         assert!(
             spec("{condition: Ready}")
                 .validate()
                 .unwrap_err()
+                .message
                 .contains("missing the object")
         );
         assert!(
             spec("{pod: a, absent: true, phase: Running}")
                 .validate()
                 .is_err()
+        );
+    }
+
+    #[test]
+    fn mistyped_fields_are_load_errors() {
+        let e = spec("{pod: kuard, expr: 'status.containerStatus[0].restartCount > 0'}")
+            .validate()
+            .unwrap_err()
+            .message;
+        assert!(
+            e.starts_with("expr `status.containerStatus[0].restartCount > 0`: `status.containerStatus`: a Pod has no field `containerStatus` (did you mean `containerStatuses`?)"),
+            "{e}"
+        );
+        let e = spec("{object: svc/kuard, match: {spec: {selectr: {app: kuard}}}}")
+            .validate()
+            .unwrap_err()
+            .message;
+        assert!(
+            e.contains("a Service has no field `selectr` (did you mean `selector`?)"),
+            "{e}"
+        );
+        spec("{object: widget.example.com/w, expr: 'spec.anything'}")
+            .validate()
+            .unwrap();
+    }
+
+    #[test]
+    fn an_unschedulable_pod_says_why() {
+        let pending = json!({"kind": "Pod", "metadata": {"name": "kuard"}, "spec": {"containers": []},
+            "status": {"phase": "Pending", "conditions": [{"type": "PodScheduled", "status": "False",
+              "reason": "Unschedulable", "message": "0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector."}]}});
+        let p = spec("{pod: kuard, condition: Ready}")
+            .compile(&Vars::for_validation())
+            .unwrap();
+        let m = p.check(Some(&pending), None).unwrap_err().into_mismatch();
+        assert_eq!(
+            m.actual,
+            "no such condition; the pod: phase Pending, PodScheduled=False (Unschedulable: 0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector.)"
+        );
+        let crashing = json!({"kind": "Pod", "status": {"phase": "Running", "containerStatuses": [
+            {"name": "kuard", "restartCount": 3, "state": {"waiting": {"reason": "CrashLoopBackOff", "message": "back-off 40s"}},
+             "lastState": {"terminated": {"reason": "Error", "exitCode": 1}}}]}});
+        assert_eq!(
+            pod_story(&crashing),
+            "phase Running, container kuard waiting: CrashLoopBackOff (back-off 40s), 3 restart(s), last terminated: Error"
         );
     }
 }

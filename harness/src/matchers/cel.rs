@@ -3,9 +3,11 @@
 //!
 //! Bindings: every top-level field of the object (`metadata`, `spec`, `status`, `kind`, ...),
 //! the whole object as `object`, and, in checks that watch over time (`wait`, `during:`),
-//! the object as it was when the step started as `initial`. An expression that cannot be evaluated
-//! (a missing key, say) counts as not holding, with the error as the actual value: a wait
-//! keeps waiting, an assert fails with the reason.
+//! the object as it was when the step started as `initial`. An expression that cannot be
+//! evaluated (a missing key, say) is neither true nor false ([`Miss::Unknown`]): a wait keeps
+//! waiting, an assert fails with the reason, and a negated check (`error`) never takes it for
+//! "does not hold". Field names are checked against the kind's schema when the suite loads
+//! (see [`super::schema`]), so a mistyped field is a load error, not a check that cannot fail.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -17,8 +19,8 @@ use serde::de::{self, Deserializer};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::mismatch::Mismatch;
-use super::template::{TemplateError, Vars, scalar_string};
+use super::{Mismatch, Miss};
+use crate::fields::template::{TemplateError, Vars, scalar_string};
 
 /// A CEL expression that may hold placeholders (`metadata.namespace == '${namespace}'`).
 /// Parsed at load time so a syntax error is a load error.
@@ -116,14 +118,20 @@ impl Expr {
             .map_err(|e| e.to_string())
     }
 
-    /// `Ok` when the expression is `true`; otherwise a mismatch showing the values of the
-    /// paths the expression reads, so "restartCount >= 1" fails with "restartCount = 0".
-    pub fn check(&self, b: Bindings<'_>) -> Result<(), Mismatch> {
-        let actual = match self.eval(b) {
+    /// The program, for reading its syntax tree (field names are checked against schemas).
+    pub fn program(&self) -> &Program {
+        &self.program
+    }
+
+    /// `Ok` when the expression is `true`; `False` when it is `false`; `Unknown` when it
+    /// cannot be evaluated or is not a bool. Either shows the values of the paths the
+    /// expression reads, so "restartCount >= 1" fails with "restartCount = 0".
+    pub fn check(&self, b: Bindings<'_>) -> Result<(), Miss> {
+        let (actual, known) = match self.eval(b) {
             Ok(Cel::Bool(true)) => return Ok(()),
-            Ok(Cel::Bool(false)) => "false".to_string(),
-            Ok(other) => format!("not a bool but {}", show(&other)),
-            Err(e) => format!("error: {e}"),
+            Ok(Cel::Bool(false)) => ("false".to_string(), true),
+            Ok(other) => (format!("not a bool but {}", show(&other)), false),
+            Err(e) => (format!("error: {e}"), false),
         };
         let values = self.path_values(b);
         let actual = if values.is_empty() {
@@ -131,11 +139,19 @@ impl Expr {
         } else {
             format!("{actual}, with {}", values.join(", "))
         };
-        Err(Mismatch::new(
-            format!("expression `{}` does not hold", self.src),
-            format!("`{}` to be true", self.src),
-            actual,
-        ))
+        if known {
+            Err(Miss::False(Mismatch::new(
+                format!("expression `{}` does not hold", self.src),
+                format!("`{}` to be true", self.src),
+                actual,
+            )))
+        } else {
+            Err(Miss::Unknown(Mismatch::new(
+                format!("expression `{}` cannot be evaluated", self.src),
+                format!("`{}` to be true", self.src),
+                actual,
+            )))
+        }
     }
 
     /// The value of each field path the expression reads (`status.phase = "Running"`).
@@ -270,12 +286,16 @@ mod tests {
     #[test]
     fn a_false_expression_shows_the_values_it_read() {
         let p = pod();
-        let e = expr("status.containerStatuses[0].restartCount >= 1 && metadata.name == 'kuard'")
-            .check(Bindings {
-                object: Some(&p),
-                initial: None,
-            })
-            .unwrap_err();
+        let Miss::False(e) =
+            expr("status.containerStatuses[0].restartCount >= 1 && metadata.name == 'kuard'")
+                .check(Bindings {
+                    object: Some(&p),
+                    initial: None,
+                })
+                .unwrap_err()
+        else {
+            panic!("a false expression is false, not unknown")
+        };
         assert_eq!(
             e.actual,
             "false, with status.containerStatuses[0].restartCount = 0, metadata.name = \"kuard\""
@@ -287,15 +307,27 @@ mod tests {
     }
 
     #[test]
-    fn errors_count_as_not_holding() {
+    fn an_expression_that_cannot_be_evaluated_is_unknown_not_false() {
         let p = pod();
-        let e = expr("status.podIP == '1.2.3.4'")
-            .check(Bindings {
-                object: Some(&p),
-                initial: None,
-            })
-            .unwrap_err();
-        assert!(e.actual.starts_with("error: "), "{}", e.actual);
+        let b = Bindings {
+            object: Some(&p),
+            initial: None,
+        };
+        for src in [
+            "status.podIP == '1.2.3.4'",
+            "status.containerStatuses[3].ready",
+            "status.phase",
+        ] {
+            let Miss::Unknown(e) = expr(src).check(b).unwrap_err() else {
+                panic!("{src}: unknown, not false")
+            };
+            assert!(e.summary.ends_with("cannot be evaluated"), "{}", e.summary);
+        }
+        // The negation of an error is an error too, never true.
+        assert!(matches!(
+            expr("!(status.podIP == '1.2.3.4')").check(b),
+            Err(Miss::Unknown(_))
+        ));
     }
 
     #[test]
@@ -319,7 +351,9 @@ mod tests {
             "timestamp(status.containerStatuses[0].state.running.startedAt) - timestamp(metadata.creationTimestamp) == duration('1s')",
             "size(status.containerStatuses) == 1",
         ] {
-            expr(e).check(b).unwrap_or_else(|m| panic!("{e}: {m}"));
+            expr(e)
+                .check(b)
+                .unwrap_or_else(|m| panic!("{e}: {}", m.mismatch()));
         }
     }
 

@@ -19,8 +19,9 @@ use regex::Regex;
 use serde::de::{self, Deserializer};
 use serde::{Deserialize, Serialize};
 
-use super::one_or_many::OneOrMany;
-use super::template::{Template, TemplateError, Vars, scalar_string};
+use crate::fields::one_or_many::OneOrMany;
+use crate::fields::template::{Template, TemplateError, Vars, scalar_string};
+use crate::fields::versioned::Versioned;
 
 /// A regex that may hold placeholders; substituted values are escaped, so
 /// `^${namespace}$` matches the namespace literally. Compiled at load time to catch errors.
@@ -94,10 +95,11 @@ pub struct TextMatch {
     pub max_lines: Option<usize>,
 }
 
-/// `TextMatch` as written: a bare string means `contains`.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+/// A text match as written: a bare string means `contains`; `by_version:` gives one per
+/// Kubernetes version range (see [`crate::fields::versioned`]).
+#[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(transparent)]
-pub struct TextSpec(pub TextMatch);
+pub struct TextSpec(pub Versioned<TextForm>);
 
 impl<'de> Deserialize<'de> for TextSpec {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -106,18 +108,140 @@ impl<'de> Deserialize<'de> for TextSpec {
             type Value = TextSpec;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str(
-                    "a string (must be contained) or a map of equals/contains/not_contains/regex/not_regex/min_lines/max_lines",
+                    "a string (must be contained), a map of equals/contains/not_contains/regex/not_regex/min_lines/max_lines, or `by_version:`",
                 )
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<TextSpec, E> {
-                let t = Template::new(v).map_err(E::custom)?;
-                Ok(TextSpec(TextMatch {
-                    contains: OneOrMany(vec![t]),
-                    ..TextMatch::default()
-                }))
+                Ok(TextSpec::plain(contains(v).map_err(E::custom)?))
             }
-            fn visit_map<A: de::MapAccess<'de>>(self, a: A) -> Result<TextSpec, A::Error> {
-                TextMatch::deserialize(de::value::MapAccessDeserializer::new(a)).map(TextSpec)
+            fn visit_map<A: de::MapAccess<'de>>(self, m: A) -> Result<TextSpec, A::Error> {
+                match read_match(m)? {
+                    Read::Match(t) => Ok(TextSpec::plain(t)),
+                    Read::Versioned(v) => Ok(TextSpec(v)),
+                }
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// `contains: <text>`.
+fn contains(v: &str) -> Result<TextMatch, TemplateError> {
+    Ok(TextMatch {
+        contains: OneOrMany(vec![Template::new(v)?]),
+        ..TextMatch::default()
+    })
+}
+
+enum Read {
+    Match(TextMatch),
+    Versioned(Versioned<TextForm>),
+}
+
+/// The keys of a text match (and `by_version`), read in place so errors keep their place.
+#[derive(Deserialize)]
+#[serde(field_identifier, rename_all = "snake_case")]
+enum Key {
+    ByVersion,
+    Equals,
+    Contains,
+    NotContains,
+    Regex,
+    NotRegex,
+    MinLines,
+    MaxLines,
+}
+
+fn read_match<'de, A: de::MapAccess<'de>>(mut m: A) -> Result<Read, A::Error> {
+    let mut t = TextMatch::default();
+    let mut first = true;
+    while let Some(k) = m.next_key::<Key>()? {
+        match k {
+            Key::ByVersion if first => {
+                return crate::fields::versioned::forms_value(&mut m).map(Read::Versioned);
+            }
+            Key::ByVersion => return Err(de::Error::custom("`by_version` goes alone")),
+            Key::Equals => t.equals = Some(m.next_value()?),
+            Key::Contains => t.contains = m.next_value()?,
+            Key::NotContains => t.not_contains = m.next_value()?,
+            Key::Regex => t.regex = m.next_value()?,
+            Key::NotRegex => t.not_regex = m.next_value()?,
+            Key::MinLines => t.min_lines = Some(m.next_value()?),
+            Key::MaxLines => t.max_lines = Some(m.next_value()?),
+        }
+        first = false;
+    }
+    Ok(Read::Match(t))
+}
+
+impl Default for TextSpec {
+    fn default() -> Self {
+        TextSpec(Versioned::Plain(TextForm::default()))
+    }
+}
+
+impl TextSpec {
+    /// A plain match (every version).
+    pub fn plain(m: TextMatch) -> Self {
+        TextSpec(Versioned::Plain(TextForm(m)))
+    }
+
+    /// Whether no form says anything.
+    pub fn is_empty(&self) -> bool {
+        self.0.forms().iter().all(|(_, f)| f.0.is_empty())
+    }
+
+    /// The form for the cluster's version, compiled, with the other forms beside it so that
+    /// a failure can say which form the text has instead.
+    pub fn compile(&self, vars: &Vars) -> Result<CompiledText, RegexError> {
+        let version = vars.kubernetes.as_ref();
+        let (form, range) = self
+            .0
+            .pick(version)
+            .map_err(|e| RegexError::Template(TemplateError::NoForm(e)))?;
+        let mut c = form.0.compile(vars)?;
+        c.form = range.map(|r| r.raw.clone());
+        for (r, other) in self.0.others(version) {
+            c.others.push((r.raw.clone(), other.0.compile(vars)?));
+        }
+        c.version = version.map(|v| v.to_string());
+        Ok(c)
+    }
+
+    /// Every form compiled with `vars` (load-time checking).
+    pub fn validate(&self, vars: &Vars) -> Result<(), RegexError> {
+        for (_, f) in self.0.forms() {
+            f.0.compile(vars)?;
+        }
+        Ok(())
+    }
+}
+
+/// One form of a text match: a bare string means `contains`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[serde(transparent)]
+pub struct TextForm(pub TextMatch);
+
+impl<'de> Deserialize<'de> for TextForm {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> de::Visitor<'de> for V {
+            type Value = TextForm;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(
+                    "a string (must be contained) or a map of equals/contains/not_contains/regex/not_regex/min_lines/max_lines",
+                )
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<TextForm, E> {
+                contains(v).map(TextForm).map_err(E::custom)
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, a: A) -> Result<TextForm, A::Error> {
+                match read_match(a)? {
+                    Read::Match(t) => Ok(TextForm(t)),
+                    Read::Versioned(_) => {
+                        Err(de::Error::custom("`by_version` inside `by_version`"))
+                    }
+                }
             }
         }
         d.deserialize_any(V)
@@ -155,11 +279,14 @@ impl TextMatch {
                 .collect::<Result<_, _>>()?,
             min_lines: self.min_lines,
             max_lines: self.max_lines,
+            form: None,
+            others: Vec::new(),
+            version: None,
         })
     }
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct CompiledText {
     pub equals: Option<String>,
     pub contains: Vec<String>,
@@ -168,6 +295,12 @@ pub struct CompiledText {
     pub not_regex: Vec<Regex>,
     pub min_lines: Option<usize>,
     pub max_lines: Option<usize>,
+    /// The version range this form is for, when the match has forms by version.
+    pub form: Option<String>,
+    /// The other forms, by range: a failure says when the text matches one of them.
+    pub others: Vec<(String, CompiledText)>,
+    /// The Kubernetes version the form was picked for.
+    pub version: Option<String>,
 }
 
 impl CompiledText {
@@ -218,18 +351,56 @@ impl CompiledText {
         out
     }
 
+    /// The clauses that a growing text can come to satisfy and then keeps satisfying
+    /// (contains, regex, min_lines; and equals, which a text can grow into), and those that
+    /// must hold on the whole text and, once broken, stay broken as it grows (not_contains,
+    /// not_regex, max_lines). A text that is followed as it grows (a log) is judged on the
+    /// second set against all of it, never against a part.
+    pub fn split(&self) -> (CompiledText, CompiledText) {
+        let growing = CompiledText {
+            equals: self.equals.clone(),
+            contains: self.contains.clone(),
+            regex: self.regex.clone(),
+            min_lines: self.min_lines,
+            ..CompiledText::default()
+        };
+        let whole = CompiledText {
+            not_contains: self.not_contains.clone(),
+            not_regex: self.not_regex.clone(),
+            max_lines: self.max_lines,
+            ..CompiledText::default()
+        };
+        (growing, whole)
+    }
+
     /// `Err` with "expected <what> to ...; actual <what>: ..." when the text does not match.
     pub fn check(&self, what: &str, text: &str) -> Result<(), super::Mismatch> {
         let f = self.failures(text);
         if f.is_empty() {
-            Ok(())
-        } else {
-            Err(super::Mismatch::new(
-                format!("{what} did not match"),
-                format!("{what} {}", f.join(", ")),
-                format!("{what}: {}", quote_block(text)),
-            ))
+            return Ok(());
         }
+        let mut expected = format!("{what} {}", f.join(", "));
+        if let (Some(form), Some(v)) = (&self.form, &self.version) {
+            expected.push_str(&format!(
+                " (the form for Kubernetes {form}; the cluster is {v})"
+            ));
+        }
+        let mut actual = format!("{what}: {}", quote_block(text));
+        if let Some((range, _)) = self
+            .others
+            .iter()
+            .find(|(_, o)| o.failures(text).is_empty())
+        {
+            actual.push_str(&format!(
+                "\n  (this is the form given for Kubernetes {range}, not for the cluster's {})",
+                self.version.as_deref().unwrap_or("version")
+            ));
+        }
+        Err(super::Mismatch::new(
+            format!("{what} did not match"),
+            expected,
+            actual,
+        ))
     }
 }
 
@@ -270,7 +441,7 @@ mod tests {
 
     fn m(yaml: &str) -> CompiledText {
         let t: TextSpec = serde_saphyr::from_str(yaml).unwrap();
-        t.0.compile(&Vars::for_validation()).unwrap()
+        t.compile(&Vars::for_validation()).unwrap()
     }
 
     #[test]
@@ -305,7 +476,7 @@ mod tests {
         let t: TextSpec = serde_saphyr::from_str("{regex: '^ns=${namespace}$'}").unwrap();
         let mut v = Vars::for_validation();
         v.namespace = "a.b".into();
-        let c = t.0.compile(&v).unwrap();
+        let c = t.compile(&v).unwrap();
         assert!(c.failures("x\nns=a.b\ny").is_empty());
         assert_eq!(c.failures("ns=aXb").len(), 1);
     }
@@ -314,6 +485,44 @@ mod tests {
     fn a_bad_regex_is_a_load_error() {
         let e = serde_saphyr::from_str::<TextSpec>("{regex: '('}").unwrap_err();
         assert!(e.to_string().contains("invalid regex"), "{e}");
+    }
+
+    #[test]
+    fn split_keeps_every_clause_once() {
+        let c = m(
+            "{equals: ok, contains: a, not_contains: b, regex: c, not_regex: d, min_lines: 1, max_lines: 2}",
+        );
+        let (grow, whole) = c.split();
+        assert_eq!(grow.failures("zzz\nzzz\nzzz").len(), 3);
+        assert_eq!(whole.failures("b d\n\n\n").len(), 3);
+        assert!(whole.failures("a c").is_empty() && grow.failures("b d").len() == 3);
+    }
+
+    /// A check against a cluster of another version says which form it saw.
+    #[test]
+    fn a_text_of_another_version_is_named_as_such() {
+        let t: TextSpec = serde_saphyr::from_str(
+            "{ by_version: { '<1.35': 'Started container kuard', '>=1.35': { equals: Container started } } }",
+        )
+        .unwrap();
+        let mut v = Vars::for_validation();
+        v.kubernetes = crate::fields::versioned::parse_server_version("v1.37.2");
+        let c = t.compile(&v).unwrap();
+        assert!(c.failures("Container started").is_empty());
+        let m = c
+            .check("the message", "Started container kuard")
+            .unwrap_err();
+        assert_eq!(
+            m.expected,
+            "the message to equal \"Container started\" (the form for Kubernetes >=1.35; the cluster is 1.37.2)"
+        );
+        assert!(
+            m.actual.ends_with(
+                "(this is the form given for Kubernetes <1.35, not for the cluster's 1.37.2)"
+            ),
+            "{}",
+            m.actual
+        );
     }
 
     #[test]

@@ -1,0 +1,307 @@
+//! Running a suite under a sabotage ([`crate::suite::sabotage`]): break the cluster for a run
+//! of its own, check that the break is in effect (the canary), run the suite's cases, undo
+//! the break whatever happened, and judge: exactly the cases the sabotage names failed —
+//! a failed check, not an error — at their steps with their words, and every other case
+//! passed.
+//!
+//! Node-level breaks go through one mechanism: a wrapper in front of containerd's runc
+//! (its `BinaryName`, or `runc` on PATH) that sources each run's hook from
+//! `/etc/podcheck/runc-hooks/<run>.sh` for the containers of that run's namespaces
+//! (`pc-<run>-…`, read from the OCI config's CRI annotations) and then runs the real runc.
+//! Several sabotages can be in effect at once, each for its own run; the wrapper goes when
+//! the last hook does.
+
+use std::time::{Duration, Instant};
+
+use tokio_util::sync::CancellationToken;
+
+use super::result::{CaseResult, CaseStatus};
+use super::{Environment, Quiet, case, run_cases};
+use crate::cluster::node::NodeContainer;
+use crate::fields::template::Vars;
+use crate::suite::sabotage::Sabotage;
+use crate::suite::{Case, Suite};
+
+/// How long the canary may take to see the sabotage in effect (admission policies reach
+/// the API server's cache within a second or two).
+const CANARY_WITHIN: Duration = Duration::from_secs(30);
+
+/// The wrapper put in front of containerd's runc. `$0.podcheck-real` is the runc it wraps.
+const RUNC_WRAPPER: &str = r#"#!/bin/sh
+# podcheck sabotage: runs /etc/podcheck/runc-hooks/<run>.sh for the containers of that run's
+# namespaces (pc-<run>-...), then the real runc. Put here by podcheck; removed with the
+# last hook.
+real="$0.podcheck-real"
+cmd=""; bundle=""; process=""; prev=""; globals=""; last=""
+for a in "$@"; do
+  if [ -z "$cmd" ]; then
+    case "$a" in
+      create|run|exec|start|delete|kill|state|update|pause|resume|ps|events) cmd="$a" ;;
+      *) globals="$globals $a" ;;
+    esac
+  fi
+  case "$prev" in --bundle|-b) bundle="$a" ;; --process|-p) process="$a" ;; esac
+  prev="$a"; last="$a"
+done
+config=""
+[ -n "$bundle" ] && config="$bundle/config.json"
+if [ "$cmd" = exec ] && [ -z "$config" ]; then
+  # exec names the container last (its process comes in --process): find its bundle.
+  b=$("$real" $globals state "$last" 2>/dev/null | jq -r '.bundle // empty')
+  [ -n "$b" ] && config="$b/config.json"
+fi
+if [ -f "$config" ]; then
+  ns=$(jq -r '.annotations["io.kubernetes.cri.sandbox-namespace"] // empty' "$config")
+  kind=$(jq -r '.annotations["io.kubernetes.cri.container-type"] // empty' "$config")
+  for hook in /etc/podcheck/runc-hooks/*.sh; do
+    [ -f "$hook" ] || continue
+    run=$(basename "$hook" .sh)
+    case "$ns" in
+      "pc-$run-"*) ( . "$hook"; hook ) >>/run/podcheck-runc-hooks.log 2>&1 || true ;;
+    esac
+  done
+fi
+exec "$real" "$@"
+"#;
+
+/// Install `hook` for `run` on `node` (and the wrapper, if it is not there yet).
+const INSTALL: &str = r#"set -eu
+exec 9>/run/podcheck-sabotage.lock; flock 9
+bin=$(crictl info 2>/dev/null | jq -r '.config.containerd.runtimes.runc.options.BinaryName // empty')
+[ -n "$bin" ] || bin=$(command -v runc)
+if [ ! -e "$bin.podcheck-real" ]; then
+  cp -p "$bin" "$bin.podcheck-real"
+  cat /etc/podcheck/runc-wrapper > "$bin.podcheck-new" && chmod 755 "$bin.podcheck-new"
+  mv "$bin.podcheck-new" "$bin"
+fi
+echo "$bin" > /run/podcheck-sabotaged-runc
+mkdir -p /etc/podcheck/runc-hooks
+mv "/etc/podcheck/hook-$RUN.sh" "/etc/podcheck/runc-hooks/$RUN.sh"
+"#;
+
+/// Remove `run`'s hook, and the wrapper with the last one.
+const REMOVE: &str = r#"set -eu
+exec 9>/run/podcheck-sabotage.lock; flock 9
+rm -f "/etc/podcheck/runc-hooks/$RUN.sh"
+if [ -z "$(ls -A /etc/podcheck/runc-hooks 2>/dev/null)" ] && [ -f /run/podcheck-sabotaged-runc ]; then
+  bin=$(cat /run/podcheck-sabotaged-runc)
+  [ -e "$bin.podcheck-real" ] && mv "$bin.podcheck-real" "$bin"
+  rm -f /run/podcheck-sabotaged-runc /etc/podcheck/runc-wrapper
+  rmdir /etc/podcheck/runc-hooks /etc/podcheck 2>/dev/null || true
+fi
+"#;
+
+/// What a sabotage run found.
+#[derive(Debug)]
+pub struct Outcome {
+    pub run_id: String,
+    /// The suite's cases, as they ran under the sabotage.
+    pub results: Vec<CaseResult>,
+    /// Everything that is not as the sabotage says (empty: it was caught exactly).
+    pub problems: Vec<String>,
+}
+
+/// Break, run `suite`'s cases, undo, judge.
+pub async fn run(
+    base: &Environment,
+    sabotage: &Sabotage,
+    suite: &Suite,
+    cancel: &CancellationToken,
+) -> Outcome {
+    let env = base.for_run(&super::new_run_id());
+    let mut problems = Vec::new();
+    let broke = arm(&env, sabotage, cancel).await;
+    let mut results = Vec::new();
+    match broke {
+        Ok(()) => {
+            let cases: Vec<Case> = suite.cases.clone();
+            results = run_cases(&env, &cases, cases.len().max(1), cancel, &Quiet).await;
+        }
+        Err(e) => problems.push(format!("the sabotage could not be put in place: {e}")),
+    }
+    problems.extend(disarm(&env, sabotage, cancel).await);
+    let left = env.finish_cleanup(&mut results).await;
+    if !left.is_empty() {
+        problems.push(format!("namespaces left behind: {}", left.join(", ")));
+    }
+    if problems.is_empty() {
+        problems.extend(judge(sabotage, &results, &env.vars_of_run()));
+    }
+    Outcome {
+        run_id: env.run_id.clone(),
+        results,
+        problems,
+    }
+}
+
+/// Put the sabotage in place and wait for the canary to see it.
+async fn arm(env: &Environment, s: &Sabotage, cancel: &CancellationToken) -> Result<(), String> {
+    if let Some(hook) = &s.runc_hook {
+        if env.nodes.is_empty() {
+            return Err("it needs the cluster's node containers (a kind-style cluster on this Docker engine)".into());
+        }
+        for n in &env.nodes {
+            install_hook(n, &env.run_id, hook).await?;
+        }
+    }
+    if !s.install.steps.is_empty() {
+        let r = case::run(env, &s.install, cancel).await;
+        if r.status != CaseStatus::Passed {
+            return Err(format!(
+                "its install steps failed: {}",
+                r.failure.map(|f| f.detail).unwrap_or_default()
+            ));
+        }
+    }
+    if s.canary.steps.is_empty() {
+        return Ok(());
+    }
+    let deadline = Instant::now() + CANARY_WITHIN;
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let mut c = s.canary.clone();
+        c.name = format!("canary-{attempt}");
+        let r = case::run(env, &c, cancel).await;
+        if r.status == CaseStatus::Passed {
+            return Ok(());
+        }
+        if Instant::now() >= deadline || cancel.is_cancelled() {
+            return Err(format!(
+                "its canary did not see it in effect within {CANARY_WITHIN:?}: {}",
+                r.failure.map(|f| f.detail).unwrap_or_default()
+            ));
+        }
+        // Policies reach the API server's cache a moment after they are created; the
+        // canary is the condition, this only paces the retries.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// Undo the sabotage; what could not be undone.
+async fn disarm(env: &Environment, s: &Sabotage, cancel: &CancellationToken) -> Vec<String> {
+    let mut problems = Vec::new();
+    if !s.remove.steps.is_empty() {
+        // Removal must happen even after Ctrl-C.
+        let r = case::run(env, &s.remove, &CancellationToken::new()).await;
+        if r.status != CaseStatus::Passed {
+            problems.push(format!(
+                "its remove steps failed: {}",
+                r.failure.map(|f| f.detail).unwrap_or_default()
+            ));
+        }
+    }
+    let _ = cancel;
+    if s.runc_hook.is_some() {
+        for n in &env.nodes {
+            if let Err(e) = remove_hook(n, &env.run_id).await {
+                problems.push(e);
+            }
+        }
+    }
+    problems
+}
+
+async fn install_hook(node: &NodeContainer, run: &str, hook: &str) -> Result<(), String> {
+    let body = format!("# podcheck sabotage hook of run {run}\nhook() {{\n{hook}\n}}\n");
+    node.exec(&["mkdir", "-p", "/etc/podcheck"])
+        .await
+        .map_err(|e| format!("{}: {e}", node.name))?;
+    node.write_file("/etc/podcheck/runc-wrapper", RUNC_WRAPPER.as_bytes(), 0o755)
+        .await
+        .map_err(|e| format!("{}: {e}", node.name))?;
+    node.write_file(
+        &format!("/etc/podcheck/hook-{run}.sh"),
+        body.as_bytes(),
+        0o644,
+    )
+    .await
+    .map_err(|e| format!("{}: {e}", node.name))?;
+    let out = node
+        .exec(&["env", &format!("RUN={run}"), "sh", "-c", INSTALL])
+        .await
+        .map_err(|e| format!("{}: {e}", node.name))?;
+    if out.exit_code != 0 {
+        return Err(format!(
+            "{}: installing the runc hook failed: {}",
+            node.name,
+            out.combined()
+        ));
+    }
+    Ok(())
+}
+
+async fn remove_hook(node: &NodeContainer, run: &str) -> Result<(), String> {
+    let out = node
+        .exec(&["env", &format!("RUN={run}"), "sh", "-c", REMOVE])
+        .await
+        .map_err(|e| format!("{}: {e}", node.name))?;
+    if out.exit_code != 0 {
+        return Err(format!(
+            "{}: removing the runc hook failed: {}",
+            node.name,
+            out.combined()
+        ));
+    }
+    Ok(())
+}
+
+/// Every way the results differ from what the sabotage says.
+pub fn judge(s: &Sabotage, results: &[CaseResult], vars: &Vars) -> Vec<String> {
+    let mut problems = Vec::new();
+    for r in results {
+        let want = s.breaks.iter().find(|b| b.case == r.case);
+        match (want, &r.status, &r.failure) {
+            (None, CaseStatus::Passed, _) => {}
+            (None, _, f) => problems.push(format!(
+                "{} must pass under `{}` (it breaks nothing it checks), but: {}",
+                r.id(),
+                s.name,
+                f.as_ref()
+                    .map_or(r.status.word().to_string(), |f| f.message.clone())
+            )),
+            (Some(b), CaseStatus::Passed, _) => problems.push(format!(
+                "{} passed under `{}`, but it must fail at step {}: the sabotage went unnoticed",
+                r.id(),
+                s.name,
+                b.step
+            )),
+            (Some(b), CaseStatus::Failed, Some(f)) if f.step == Some(b.step) => {
+                let Some(text) = f.mismatch_text() else {
+                    problems.push(format!(
+                        "{}: failed without expected/actual: {}",
+                        r.id(),
+                        f.message
+                    ));
+                    continue;
+                };
+                match b.message.compile(vars) {
+                    Ok(m) => {
+                        if let Err(mm) = m.check("the failure's expected/actual", &text) {
+                            problems.push(format!(
+                                "{} failed at step {} as it must, but not with the words the sabotage names: {mm}",
+                                r.id(),
+                                b.step
+                            ));
+                        }
+                    }
+                    Err(e) => problems.push(format!("{}: {e}", r.id())),
+                }
+            }
+            (Some(b), status, f) => problems.push(format!(
+                "{} must fail (a failed check) at step {} under `{}`, but: {} {}",
+                r.id(),
+                b.step,
+                s.name,
+                status.word(),
+                f.as_ref().map_or(String::new(), |f| f.message.clone())
+            )),
+        }
+    }
+    for b in &s.breaks {
+        if !results.iter().any(|r| r.case == b.case) {
+            problems.push(format!("{}::{} did not run", s.suite, b.case));
+        }
+    }
+    problems
+}
