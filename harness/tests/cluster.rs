@@ -4,7 +4,8 @@
 //! panic, after Ctrl-C.
 //!
 //! These tests start their own clusters (they test the starting), one after the other.
-//! `PODCHECK_E2E=0` skips them, as it skips the suite cases.
+//! `PODCHECK_E2E=0` lists them as ignored, as it does the suite cases (a libtest-mimic
+//! harness, so that "not run" shows as ignored, never as passed).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -14,6 +15,7 @@ use k8s_openapi::api::core::v1::{Namespace, Node, Pod, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::api::{Api, AttachParams, ListParams, LogParams, PostParams};
 use kube::runtime::wait::await_condition;
+use libtest_mimic::{Arguments, Trial};
 use podcheck::cluster::{self, Cluster, ClusterOptions, docker};
 use serde_json::json;
 
@@ -22,6 +24,26 @@ static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 fn e2e_disabled() -> bool {
     std::env::var("PODCHECK_E2E").is_ok_and(|v| v == "0")
+}
+
+static RUNTIME: std::sync::LazyLock<tokio::runtime::Runtime> = std::sync::LazyLock::new(|| {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime")
+});
+
+/// A test of this file as a trial: run on the shared runtime; a panic fails it.
+fn trial<F: std::future::Future<Output = ()> + 'static>(
+    name: &'static str,
+    needs_cluster: bool,
+    test: fn() -> F,
+) -> Trial {
+    Trial::test(name, move || {
+        RUNTIME.block_on(test());
+        Ok(())
+    })
+    .with_ignored_flag(needs_cluster && e2e_disabled())
 }
 
 fn kind_options() -> ClusterOptions {
@@ -61,11 +83,7 @@ fn pod_ready(pod: Option<&Pod>) -> bool {
         .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
 }
 
-#[tokio::test(flavor = "multi_thread")]
 async fn kind_cluster_runs_real_workloads_and_is_removed_after() {
-    if e2e_disabled() {
-        return;
-    }
     let _serial = SERIAL.lock().await;
     let cluster = cluster::acquire(&kind_options())
         .await
@@ -233,8 +251,6 @@ async fn check_cluster(cluster: &Cluster) {
 }
 
 /// The child half of the panic test: start a cluster, record the node, panic.
-#[tokio::test(flavor = "multi_thread")]
-#[ignore = "run by node_container_is_removed_when_a_test_panics in a child process"]
 async fn child_panics_holding_a_cluster() {
     let record = std::env::var("PODCHECK_CHILD_RECORD").expect("run by the panic test");
     let cluster = cluster::acquire(&kind_options())
@@ -244,11 +260,7 @@ async fn child_panics_holding_a_cluster() {
     panic!("deliberate panic while the cluster is up");
 }
 
-#[tokio::test(flavor = "multi_thread")]
 async fn node_container_is_removed_when_a_test_panics() {
-    if e2e_disabled() {
-        return;
-    }
     let _serial = SERIAL.lock().await;
     let record = tempfile::NamedTempFile::new().unwrap();
     let out = tokio::process::Command::new(std::env::current_exe().unwrap())
@@ -276,11 +288,7 @@ async fn node_container_is_removed_when_a_test_panics() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread")]
 async fn interrupted_cluster_up_removes_its_node() {
-    if e2e_disabled() {
-        return;
-    }
     let _serial = SERIAL.lock().await;
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_podcheck"))
         .args(["cluster", "up", "--no-images"])
@@ -333,7 +341,6 @@ async fn cluster_up_with(args: &[&str], env: &[(&str, &str)]) -> (i32, String) {
     )
 }
 
-#[tokio::test]
 async fn without_docker_the_error_says_so_and_how_to_start_one() {
     let (code, stderr) =
         cluster_up_with(&[], &[("DOCKER_HOST", "unix:///nonexistent/docker.sock")]).await;
@@ -342,11 +349,7 @@ async fn without_docker_the_error_says_so_and_how_to_start_one() {
     assert!(stderr.contains("docker-up"), "{stderr}");
 }
 
-#[tokio::test]
 async fn a_missing_node_image_is_named_with_the_offline_build_command() {
-    if e2e_disabled() {
-        return;
-    }
     let image = "podcheck.local/no-such-node:v0.0.0";
     let (code, stderr) = cluster_up_with(&["--node-image", image], &[]).await;
     assert_eq!(code, 2, "{stderr}");
@@ -355,11 +358,7 @@ async fn a_missing_node_image_is_named_with_the_offline_build_command() {
 }
 
 /// nextest has no teardown: its setup script ties the cluster to nextest's life instead.
-#[tokio::test(flavor = "multi_thread")]
 async fn cluster_up_tied_to_a_process_goes_when_that_process_exits() {
-    if e2e_disabled() {
-        return;
-    }
     let _serial = SERIAL.lock().await;
     // Killed if this test fails half-way, which then also removes the cluster.
     let mut owner = tokio::process::Command::new("sleep")
@@ -427,11 +426,7 @@ async fn cluster_up_tied_to_a_process_goes_when_that_process_exits() {
 /// A node image whose kubeadm refuses `init` (a wrapper in front of the real one, in a layer
 /// on top of the node image under test): `cluster up` must fail with kubeadm's own last lines
 /// and the kubelet's journal, and leave no container behind.
-#[tokio::test(flavor = "multi_thread")]
 async fn a_failing_kubeadm_init_reports_its_output_and_the_kubelet_journal() {
-    if e2e_disabled() {
-        return;
-    }
     let Ok(base) = std::env::var("PODCHECK_NODE_IMAGE") else {
         panic!("PODCHECK_NODE_IMAGE must name the node image (run through ci/offline)");
     };
@@ -490,4 +485,53 @@ async fn a_failing_kubeadm_init_reports_its_output_and_the_kubelet_journal() {
         "node containers left behind: {}",
         String::from_utf8_lossy(&left.stdout)
     );
+}
+
+fn main() -> std::process::ExitCode {
+    let args = Arguments::from_args();
+    let trials = vec![
+        trial(
+            "kind_cluster_runs_real_workloads_and_is_removed_after",
+            true,
+            kind_cluster_runs_real_workloads_and_is_removed_after,
+        ),
+        // Run only as the child of node_container_is_removed_when_a_test_panics.
+        trial(
+            "child_panics_holding_a_cluster",
+            true,
+            child_panics_holding_a_cluster,
+        )
+        .with_ignored_flag(true),
+        trial(
+            "node_container_is_removed_when_a_test_panics",
+            true,
+            node_container_is_removed_when_a_test_panics,
+        ),
+        trial(
+            "interrupted_cluster_up_removes_its_node",
+            true,
+            interrupted_cluster_up_removes_its_node,
+        ),
+        trial(
+            "without_docker_the_error_says_so_and_how_to_start_one",
+            false,
+            without_docker_the_error_says_so_and_how_to_start_one,
+        ),
+        trial(
+            "a_missing_node_image_is_named_with_the_offline_build_command",
+            true,
+            a_missing_node_image_is_named_with_the_offline_build_command,
+        ),
+        trial(
+            "cluster_up_tied_to_a_process_goes_when_that_process_exits",
+            true,
+            cluster_up_tied_to_a_process_goes_when_that_process_exits,
+        ),
+        trial(
+            "a_failing_kubeadm_init_reports_its_output_and_the_kubelet_journal",
+            true,
+            a_failing_kubeadm_init_reports_its_output_and_the_kubelet_journal,
+        ),
+    ];
+    libtest_mimic::run(&args, trials).exit_code()
 }

@@ -11,6 +11,7 @@
 
 mod interrupt;
 mod mutants;
+mod sabotage;
 
 use std::process::ExitCode;
 use std::sync::{Arc, LazyLock, Mutex};
@@ -55,14 +56,7 @@ async fn shared() -> Result<Arc<Shared>, String> {
             })
             .await
             .map_err(|e| format!("no cluster for the suites: {e}"))?;
-            let facts = RunFacts {
-                run_id,
-                provider: p.env.info.provider.to_string(),
-                server_version: p.env.info.server_version.clone(),
-                node_image: p.env.info.node_image.clone(),
-                images_mode: format!("{:?}", p.images_mode).to_lowercase(),
-                images: p.env.images.clone(),
-            };
+            let facts = RunFacts::of(&run_id, &p.env, p.images_mode);
             Ok(Arc::new(Shared {
                 env: p.env,
                 facts,
@@ -80,7 +74,9 @@ fn run_case(case: &Case) -> Result<(), Failed> {
     })?;
     RESULTS.lock().expect("results lock").push(result.clone());
     match &result.status {
-        CaseStatus::Passed | CaseStatus::Skipped(_) => Ok(()),
+        CaseStatus::Passed => Ok(()),
+        // Cases to skip are ignored when listed; one that did not run did not pass.
+        CaseStatus::Skipped(why) => Err(format!("the case did not run: {why}").into()),
         CaseStatus::Failed | CaseStatus::Error => {
             let mut msg = result
                 .failure
@@ -98,6 +94,38 @@ fn run_case(case: &Case) -> Result<(), Failed> {
     }
 }
 
+/// A suite under a sabotage, on this process's cluster: Ok when exactly what it names broke.
+fn run_sabotage(s: &podcheck::suite::sabotage::Sabotage) -> Result<(), Failed> {
+    let suites = suite::load(&[podcheck::paths::suites_dir()]).map_err(|e| e.to_string())?;
+    let target = suites
+        .suites
+        .iter()
+        .find(|x| x.name == s.suite)
+        .ok_or_else(|| format!("no suite {}", s.suite))?;
+    let outcome = RUNTIME.block_on(async {
+        let shared = shared().await?;
+        Ok::<_, String>(podcheck::runner::sabotage::run(&shared.env, s, target, &CANCEL).await)
+    })?;
+    if outcome.problems.is_empty() {
+        return Ok(());
+    }
+    let mut msg = format!(
+        "sabotage `{}` (run {}) was not caught as it says:\n  - {}\n",
+        s.name,
+        outcome.run_id,
+        outcome.problems.join("\n  - ")
+    );
+    for r in &outcome.results {
+        msg.push_str(&format!(
+            "\n{} {}: {}",
+            r.status.word(),
+            r.id(),
+            r.failure.as_ref().map(|f| f.detail.as_str()).unwrap_or("")
+        ));
+    }
+    Err(msg.into())
+}
+
 /// The CLI's contract on bad input, checked without a cluster: exit 2, the message names
 /// `file:line:column` and the field, and no cluster is started (there is none to start here
 /// within the time a load takes).
@@ -109,7 +137,163 @@ fn cli_trials() -> Vec<Trial> {
             .output()
             .expect("run podcheck")
     }
+    /// `podcheck <args> --suites DIR` on a directory with one suite file of `yaml`.
+    fn on_suite(args: &[&str], yaml: &str) -> Result<(Option<i32>, String, String), Failed> {
+        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+        std::fs::write(dir.path().join("s.yaml"), yaml).map_err(|e| e.to_string())?;
+        let d = dir.path().display().to_string();
+        let mut all: Vec<&str> = args.to_vec();
+        all.extend(["--suites", &d]);
+        let out = podcheck(&all);
+        Ok((
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).replace(&d, "D"),
+        ))
+    }
+    /// Exit 2, and stderr has every one of `want`.
+    fn refused(yaml: &str, want: &[&str]) -> Result<(), Failed> {
+        let (code, _, err) = on_suite(&["list"], yaml)?;
+        if code != Some(2) || want.iter().any(|w| !err.contains(w)) {
+            return Err(format!("expected exit 2 and {want:?}; got {code:?}: {err}").into());
+        }
+        Ok(())
+    }
+    const HEAD: &str = "suite: s\ncases:\n  - name: c\n    covers: [EXEC]\n";
     vec![
+        Trial::test(
+            "cli::a-mistyped-field-in-an-expression-exits-2-naming-it",
+            || {
+                refused(
+                    &format!(
+                        "{HEAD}    steps:\n      - error: {{ pod: kuard, expr: 'status.containerStatus[0].restartCount > 0' }}\n"
+                    ),
+                    &[
+                        "D/s.yaml:6:9: cases[0] (c).steps[0].error: expr `status.containerStatus[0].restartCount > 0`: `status.containerStatus`: a Pod has no field `containerStatus` (did you mean `containerStatuses`?)",
+                    ],
+                )
+            },
+        ),
+        Trial::test("cli::an-unknown-event-reason-or-type-exits-2", || {
+            refused(
+                &format!(
+                    "{HEAD}    steps:\n      - events: {{ pod: kuard, none: [{{ reason: Killng }}], during: 5s }}\n"
+                ),
+                &[
+                    "D/s.yaml:6:9: ",
+                    "`Killng` is not a reason",
+                    "did you mean `Killing`?",
+                    "custom_reason: true",
+                ],
+            )?;
+            refused(
+                &format!(
+                    "{HEAD}    steps:\n      - events: {{ pod: kuard, expect: [{{ type: warning, reason: Unhealthy }}] }}\n"
+                ),
+                &[
+                    "D/s.yaml:6:",
+                    "events.expect[0].type: unknown variant `warning`, expected one of Normal, Warning",
+                ],
+            )
+        }),
+        Trial::test("cli::steps-that-check-nothing-exit-2", || {
+            refused(
+                &format!("{HEAD}    steps:\n      - probe: {{ pod: kuard, get: /healthy }}\n"),
+                &[
+                    "D/s.yaml:6:9: ",
+                    "`get` checks nothing without `status` or `body`",
+                ],
+            )?;
+            refused(
+                &format!(
+                    "{HEAD}    steps:\n      - create: {{ manifest: {{ apiVersion: v1, kind: Pod, metadata: {{ name: x }} }}, rejected: {{}} }}\n"
+                ),
+                &["D/s.yaml:6:9: ", "`rejected: {}` accepts any refusal"],
+            )?;
+            refused(
+                "suite: s\ncases:\n  - name: c\n    covers: [EXEC]\n    expect_failure: {}\n    steps:\n      - sleep: { for: 1s, why: x }\n",
+                &["D/s.yaml:5:", "missing field `step`"],
+            )?;
+            refused(
+                "suite: s\ncases:\n  - name: c\n    covers: [EXEC]\n    expect_failure: { step: 1, message: {} }\n    steps:\n      - sleep: { for: 1s, why: x }\n",
+                &[
+                    "D/s.yaml:3:",
+                    "expect_failure.message: say what the failure must show",
+                ],
+            )
+        }),
+        Trial::test(
+            "cli::a-filter-that-selects-only-ignored-cases-exits-2",
+            || {
+                let yaml = format!(
+                    "{HEAD}    ignore: not today\n    steps:\n      - sleep: {{ for: 1s, why: x }}\n"
+                );
+                let (code, _, err) = on_suite(&["run", "--filter", "s::c"], &yaml)?;
+                if code != Some(2) || !err.contains("selects only ignored cases (s::c): nothing would run; add --include-ignored") {
+                return Err(format!("expected exit 2 naming the ignored case; got {code:?}: {err}").into());
+            }
+                Ok(())
+            },
+        ),
+        Trial::test("cli::coverage-does-not-count-ignored-cases", || {
+            let yaml = format!(
+                "{HEAD}    ignore: not today\n    steps:\n      - sleep: {{ for: 1s, why: x }}\n"
+            );
+            let (code, out, _) = on_suite(&["coverage"], &yaml)?;
+            let exec = out.lines().find(|l| l.starts_with("EXEC ")).unwrap_or("");
+            if code != Some(1)
+                || !exec.contains("-- NO CASE --")
+                || !out.contains("ignored (not counted): s::c")
+            {
+                return Err(format!("expected EXEC uncovered (its only case is ignored) and exit 1; got {code:?}:\n{out}").into());
+            }
+            Ok(())
+        }),
+        Trial::test(
+            "cli::an-unreachable-cluster-exits-3-and-says-it-could-not-check",
+            || {
+                let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+                let kc = dir.path().join("down.kubeconfig");
+                std::fs::write(
+                &kc,
+                "apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: 'https://127.0.0.1:1'}}]\nusers: [{name: u, user: {token: x}}]\ncontexts: [{name: c, context: {cluster: c, user: u}}]\ncurrent-context: c\n",
+            )
+            .map_err(|e| e.to_string())?;
+                let yaml = format!("{HEAD}    steps:\n      - sleep: {{ for: 1s, why: x }}\n");
+                let json = dir.path().join("r.json");
+                let (code, out, err) = on_suite(
+                    &[
+                        "run",
+                        "--kubeconfig",
+                        &kc.display().to_string(),
+                        "--json",
+                        &json.display().to_string(),
+                        "--junit",
+                        &dir.path().join("r.xml").display().to_string(),
+                    ],
+                    &yaml,
+                )?;
+                if code != Some(3)
+                    || !out.contains("\nCOULD NOT CHECK: 1 case(s) could not run")
+                    || !out.ends_with("0 passed, 0 failed, 1 could not run, 0 skipped\n")
+                {
+                    return Err(format!(
+                        "expected exit 3 and a could-not-check verdict; got {code:?}:\n{out}\n{err}"
+                    )
+                    .into());
+                }
+                let report: serde_json::Value = serde_json::from_str(
+                    &std::fs::read_to_string(&json).map_err(|e| e.to_string())?,
+                )
+                .map_err(|e| e.to_string())?;
+                if report["verdict"] != "could-not-check"
+                    || report["behaviours"][0]["verdict"] == "conforms"
+                {
+                    return Err(format!("the JSON report: {}", report["verdict"]).into());
+                }
+                Ok(())
+            },
+        ),
         Trial::test("cli::a-broken-suite-exits-2-naming-file-line-field", || {
             let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
             std::fs::write(
@@ -171,6 +355,7 @@ fn trials() -> Vec<Trial> {
     // must fail naming the behaviour; see mutants/mod.rs. A broken suites/ is reported above.
     if let Ok(suites) = suite::load(&[root.join("suites")]) {
         trials.extend(mutants::trials(&root, &suites, run_case));
+        trials.extend(sabotage::trials(&root, &suites, run_sabotage));
     }
     trials.push(interrupt::trial(!e2e_enabled()));
     trials
@@ -255,8 +440,17 @@ fn main() -> ExitCode {
         );
     }
     let conclusion = libtest_mimic::run(&args, trials());
-    let results = std::mem::take(&mut *RESULTS.lock().expect("results lock"));
+    let mut results = std::mem::take(&mut *RESULTS.lock().expect("results lock"));
     let mut ok = !conclusion.has_failed();
+    // The cases' namespaces are deleted in the background: wait for them, and check that
+    // the run left nothing behind.
+    if let Some(Ok(s)) = SHARED.get() {
+        let left = RUNTIME.block_on(s.env.finish_cleanup(&mut results));
+        if !left.is_empty() {
+            eprintln!("error: namespaces left behind: {}", left.join(", "));
+            ok = false;
+        }
+    }
     if !results.is_empty()
         && std::env::var_os("NEXTEST").is_none()
         && let Err(e) = junit_round_trip(results)
