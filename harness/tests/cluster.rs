@@ -97,10 +97,17 @@ async fn kind_cluster_runs_real_workloads_and_is_removed_after() {
     );
 }
 
+/// What a working one-node cluster does, each part checked through the real API.
 async fn check_cluster(cluster: &Cluster) {
     let client = cluster.client();
+    check_node_and_system_pods(&client).await;
+    let pods = check_a_workload(cluster, "podcheck-cluster-e2e").await;
+    check_logs_and_exec(&pods).await;
+    check_service_endpoints(&client, &pods, "podcheck-cluster-e2e").await;
+}
 
-    // The node is Ready.
+/// The node is Ready; the control plane, kube-proxy and CoreDNS run as pods.
+async fn check_node_and_system_pods(client: &kube::Client) {
     let nodes = Api::<Node>::all(client.clone())
         .list(&ListParams::default())
         .await
@@ -114,7 +121,6 @@ async fn check_cluster(cluster: &Cluster) {
         .map(|c| c.status.clone());
     assert_eq!(ready.as_deref(), Some("True"), "node Ready condition");
 
-    // The control plane, kube-proxy and CoreDNS run as pods.
     let pods = Api::<Pod>::namespaced(client.clone(), "kube-system")
         .list(&ListParams::default())
         .await
@@ -138,15 +144,17 @@ async fn check_cluster(cluster: &Cluster) {
             "no Running pod {component}* in kube-system; running: {running:?}"
         );
     }
+}
 
-    // A pod from a locally built image, loaded into the node, reaches Running.
+/// A pod from a locally built image, loaded into the node, becomes Ready in `ns`.
+async fn check_a_workload(cluster: &Cluster, ns: &str) -> Api<Pod> {
+    let client = cluster.client();
     let kuard = tokio::task::spawn_blocking(kuard_image).await.unwrap();
     let image = kuard.reference.clone();
     cluster
         .load_images(std::slice::from_ref(&kuard.archive))
         .await
         .expect("load the kuard image");
-    let ns = "podcheck-cluster-e2e";
     let namespaces = Api::<Namespace>::all(client.clone());
     namespaces
         .create(
@@ -174,12 +182,13 @@ async fn check_cluster(cluster: &Cluster) {
     )
     .await
     .unwrap();
+    pods
+}
 
-    // Its logs come back.
+/// Its logs come back; exec returns stdout and the exit code.
+async fn check_logs_and_exec(pods: &Api<Pod>) {
     let logs = pods.logs("kuard", &LogParams::default()).await.unwrap();
     assert!(logs.contains("Serving on HTTP on"), "logs: {logs}");
-
-    // exec returns stdout and the exit code.
     let mut proc = pods
         .exec(
             "kuard",
@@ -205,8 +214,10 @@ async fn check_cluster(cluster: &Cluster) {
         })
         .and_then(|c| c.message);
     assert_eq!(code.as_deref(), Some("3"), "exit code from exec status");
+}
 
-    // A Service gets an EndpointSlice with the pod's address, ready.
+/// A Service gets an EndpointSlice with the pod's address, ready.
+async fn check_service_endpoints(client: &kube::Client, pods: &Api<Pod>, ns: &str) {
     let pod_ip = pods
         .get("kuard")
         .await
@@ -323,6 +334,120 @@ async fn interrupted_cluster_up_removes_its_node() {
     );
     let left = docker::containers_with_label(&d, &label).await.unwrap();
     assert!(left.is_empty(), "left behind: {left:?}");
+}
+
+/// The API server goes away in the middle of a run (its static pod stopped for 35 s): the
+/// run still ends, writes its reports and removes its namespaces once the server is back,
+/// and no case passes that could not check — a hold across the outage is an error, never a
+/// pass.
+async fn the_api_server_going_away_mid_run_ends_the_run_and_passes_nothing_unchecked() {
+    let _serial = SERIAL.lock().await;
+    let cluster = cluster::acquire(&kind_options())
+        .await
+        .expect("a kind cluster");
+    let node = cluster.nodes()[0].clone();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("outage.yaml"),
+        r#"suite: outage
+cases:
+  - name: holds-across-the-outage
+    covers: [MANIFEST-PERSIST]
+    steps:
+      - apply: { manifest: { apiVersion: v1, kind: ConfigMap, metadata: { name: held }, data: { x: "1" } } }
+      - assert: { object: configmap/held, expr: "data.x == '1'", during: 60s }
+  - name: waits-across-the-outage
+    covers: [MANIFEST-PERSIST]
+    steps:
+      - apply: { manifest: { apiVersion: v1, kind: ConfigMap, metadata: { name: waited }, data: { x: "1" } } }
+      - wait: { object: configmap/waited, expr: "data.x == '2'", timeout: 60s }
+"#,
+    )
+    .unwrap();
+    let json = dir.path().join("r.json");
+    let junit = dir.path().join("r.xml");
+    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_podcheck"))
+        .arg("run")
+        .arg("--suites")
+        .arg(dir.path())
+        .arg("--kubeconfig")
+        .arg(cluster.kubeconfig())
+        .arg("--json")
+        .arg(&json)
+        .arg("--junit")
+        .arg(&junit)
+        .env("CI", "true")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Once both cases are in their long step, stop the API server, then bring it back.
+    let started = std::time::Instant::now();
+    tokio::time::sleep(Duration::from_secs(12)).await;
+    let mv = |from: &'static str, to: &'static str| {
+        let node = node.clone();
+        async move {
+            let out = node.exec(&["mv", from, to]).await.unwrap();
+            assert_eq!(out.exit_code, 0, "mv {from} {to}: {}", out.combined());
+        }
+    };
+    mv(
+        "/etc/kubernetes/manifests/kube-apiserver.yaml",
+        "/root/kube-apiserver.yaml",
+    )
+    .await;
+    tokio::time::sleep(Duration::from_secs(35)).await;
+    mv(
+        "/root/kube-apiserver.yaml",
+        "/etc/kubernetes/manifests/kube-apiserver.yaml",
+    )
+    .await;
+    let out = within(
+        "podcheck run to end after the outage",
+        300,
+        child.wait_with_output(),
+    )
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    cluster.shutdown().await;
+    assert!(
+        matches!(out.status.code(), Some(1) | Some(3)),
+        "exit {:?} after {:?}\n{stdout}\n{stderr}",
+        out.status.code(),
+        started.elapsed()
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).expect("the JSON report")).unwrap();
+    let status = |case: &str| {
+        report["cases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["case"] == case)
+            .map(|c| {
+                (
+                    c["status"].as_str().unwrap_or("").to_string(),
+                    c["failure"]["message"].to_string(),
+                )
+            })
+            .unwrap_or_default()
+    };
+    let (held, why) = status("holds-across-the-outage");
+    assert_eq!(
+        held, "error",
+        "a hold across the outage must not pass: {why}\n{stdout}"
+    );
+    assert!(why.contains("could not watch the whole 1m"), "{why}");
+    let (waited, why) = status("waits-across-the-outage");
+    assert_ne!(waited, "passed", "{why}");
+    assert!(junit.exists(), "the JUnit report is written");
+    assert!(
+        report["leftovers"].as_array().is_some_and(|l| l.is_empty()),
+        "namespaces left: {}",
+        report["leftovers"]
+    );
 }
 
 /// `podcheck cluster up` with `env`, for the bad-input checks: exit code and stderr.
@@ -531,6 +656,11 @@ fn main() -> std::process::ExitCode {
             "a_failing_kubeadm_init_reports_its_output_and_the_kubelet_journal",
             true,
             a_failing_kubeadm_init_reports_its_output_and_the_kubelet_journal,
+        ),
+        trial(
+            "the_api_server_going_away_mid_run_ends_the_run_and_passes_nothing_unchecked",
+            true,
+            the_api_server_going_away_mid_run_ends_the_run_and_passes_nothing_unchecked,
         ),
     ];
     libtest_mimic::run(&args, trials).exit_code()

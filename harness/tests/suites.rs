@@ -57,8 +57,12 @@ async fn shared() -> Result<Arc<Shared>, String> {
             .await
             .map_err(|e| format!("no cluster for the suites: {e}"))?;
             let facts = RunFacts::of(&run_id, &p.env, p.images_mode);
+            // Suite cases, mutants and the cases of sabotage runs share the cluster: at most
+            // this many run at once, whichever trial started them.
+            let mut env = p.env;
+            env.slots = Some(Arc::new(tokio::sync::Semaphore::new(parallel())));
             Ok(Arc::new(Shared {
-                env: p.env,
+                env,
                 facts,
                 cluster: Mutex::new(Some(p.cluster)),
             }))
@@ -361,6 +365,14 @@ fn trials() -> Vec<Trial> {
     trials
 }
 
+/// How many cases run on the cluster at once (`PODCHECK_PARALLEL`, default 16).
+fn parallel() -> usize {
+    std::env::var("PODCHECK_PARALLEL")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(runner::DEFAULT_PARALLEL)
+}
+
 /// `PODCHECK_E2E=0`: the tests that need a cluster are listed but ignored (a quick run of
 /// the unit tests and the CLI trials; `--ignored` still runs them).
 fn e2e_enabled() -> bool {
@@ -430,14 +442,10 @@ fn junit_round_trip(results: Vec<CaseResult>) -> Result<(), String> {
 
 fn main() -> ExitCode {
     let mut args = Arguments::from_args();
-    // Cases mostly wait on the cluster: run more at once than there are cores.
+    // Cases mostly wait on the cluster: run more at once than there are cores. A sabotage
+    // trial waits for its cases' slots without holding one, so trials may outnumber them.
     if args.test_threads.is_none() {
-        args.test_threads = Some(
-            std::env::var("PODCHECK_PARALLEL")
-                .ok()
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(runner::DEFAULT_PARALLEL),
-        );
+        args.test_threads = Some(parallel());
     }
     let conclusion = libtest_mimic::run(&args, trials());
     let mut results = std::mem::take(&mut *RESULTS.lock().expect("results lock"));

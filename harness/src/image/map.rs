@@ -40,11 +40,6 @@ impl ImageMap {
         self.refs.get(logical).map(String::as_str)
     }
 
-    /// Add or replace one mapping (e.g. from a command-line override).
-    pub fn insert(&mut self, logical: impl Into<String>, reference: impl Into<String>) {
-        self.refs.insert(logical.into(), reference.into());
-    }
-
     /// In logical-name order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
         self.refs.iter().map(|(k, v)| (k.as_str(), v.as_str()))

@@ -373,7 +373,7 @@ impl CompiledText {
         (growing, whole)
     }
 
-    /// `Err` with "expected <what> to ...; actual <what>: ..." when the text does not match.
+    /// `Err` with `expected <what> to ...; actual <what>: ...` when the text does not match.
     pub fn check(&self, what: &str, text: &str) -> Result<(), super::Mismatch> {
         let f = self.failures(text);
         if f.is_empty() {

@@ -23,6 +23,10 @@ const DIAGNOSTICS_TIMEOUT: Duration = Duration::from_secs(30);
 const HARD_STOP_SLACK: Duration = Duration::from_secs(5);
 
 pub async fn run(env: &Environment, case: &Case, cancel: &CancellationToken) -> CaseResult {
+    let _slot = match &env.slots {
+        Some(s) => s.clone().acquire_owned().await.ok(),
+        None => None,
+    };
     let started = Instant::now();
     let ns = namespace::name(&env.run_id, &case.suite, &case.name);
     let mut result = CaseResult::starting(case, &ns, SystemTime::now());

@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use backon::{ExponentialBuilder, Retryable};
 use k8s_openapi::api::core::v1::Namespace;
 use kube::api::{Api, ListParams};
 use serde::Serialize;
@@ -94,19 +95,31 @@ impl Janitor {
             // copies) is of no use once the namespace is gone.
             let _ = tokio::fs::remove_dir_all(&workdir).await;
             let started = Instant::now();
-            let cleanup =
-                match namespace::delete(&client, &ns, Instant::now() + CLEANUP_TIMEOUT).await {
-                    Ok(d) => Cleanup {
-                        status: CleanupStatus::Deleted,
-                        detail: format!("namespace {ns} deleted in {:.1}s", d.as_secs_f64()),
-                        duration: d,
-                    },
-                    Err(e) => Cleanup {
-                        status: CleanupStatus::Failed,
-                        detail: format!("namespace {ns} not cleaned up: {e}"),
-                        duration: started.elapsed(),
-                    },
-                };
+            let deadline = started + CLEANUP_TIMEOUT;
+            // An API server that is away for a while (restarting, overloaded) is retried
+            // until the deadline: a namespace must not stay behind for a blip.
+            let delete = || namespace::delete(&client, &ns, deadline);
+            let retried = delete
+                .retry(
+                    ExponentialBuilder::default()
+                        .with_min_delay(Duration::from_millis(500))
+                        .with_max_delay(Duration::from_secs(5))
+                        .with_total_delay(Some(CLEANUP_TIMEOUT))
+                        .without_max_times(),
+                )
+                .when(|_| Instant::now() < deadline);
+            let cleanup = match retried.await {
+                Ok(d) => Cleanup {
+                    status: CleanupStatus::Deleted,
+                    detail: format!("namespace {ns} deleted in {:.1}s", d.as_secs_f64()),
+                    duration: d,
+                },
+                Err(e) => Cleanup {
+                    status: CleanupStatus::Failed,
+                    detail: format!("namespace {ns} not cleaned up: {e}"),
+                    duration: started.elapsed(),
+                },
+            };
             (ns, cleanup)
         });
     }

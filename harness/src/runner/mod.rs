@@ -53,6 +53,10 @@ pub struct Environment {
     pub janitor: janitor::Janitor,
     /// The cluster's node containers podcheck can reach (none for clusters elsewhere).
     pub nodes: Vec<crate::cluster::node::NodeContainer>,
+    /// When set, every case holds one of these while it runs: how many cases the cluster
+    /// runs at once, whoever starts them (the test harness runs suites, mutants and
+    /// sabotage runs side by side; `podcheck run` bounds its own cases instead).
+    pub slots: Option<Arc<tokio::sync::Semaphore>>,
 }
 
 impl Environment {
@@ -75,6 +79,7 @@ impl Environment {
             keep_on_failure: false,
             janitor: janitor::Janitor::new(client, "t1"),
             nodes: Vec::new(),
+            slots: None,
         }
     }
 
@@ -93,6 +98,7 @@ impl Environment {
             keep_on_failure: self.keep_on_failure,
             janitor: janitor::Janitor::new(self.client.clone(), run_id),
             nodes: self.nodes.clone(),
+            slots: self.slots.clone(),
         }
     }
 

@@ -142,6 +142,7 @@ async fn finish(
         keep_on_failure: opts.keep_on_failure,
         janitor: super::janitor::Janitor::new(cluster.client(), &opts.run_id),
         nodes: cluster.nodes().to_vec(),
+        slots: None,
     };
     Ok((env, mode))
 }

@@ -12,7 +12,7 @@ use regex::Regex;
 use serde_saphyr::{Location, Spanned};
 
 use super::catalogue::{Behaviour, Catalogue, CatalogueFile, parse_lines, valid_id};
-use super::model::{ExpectFailure, SuiteFile};
+use super::model::{CaseSpec, ExpectFailure, SuiteFile};
 use crate::steps::{LoadCx, Step};
 
 /// The catalogue's file name inside a suite directory.
@@ -263,8 +263,6 @@ pub fn parse_suite(
             format!("suite: `{name}` is not a name (lower-case words, digits and `-`)"),
         ));
     }
-    let mut names: BTreeMap<String, Location> = BTreeMap::new();
-    let mut cases = Vec::new();
     if file.cases.is_empty() {
         errors.push(LoadError::at(
             path,
@@ -272,129 +270,40 @@ pub fn parse_suite(
             "cases: the suite has no cases",
         ));
     }
+    let mut names: BTreeMap<String, Location> = BTreeMap::new();
+    let mut cases = Vec::new();
     for (ci, c) in file.cases.into_iter().enumerate() {
-        let cname = c.name.value.clone();
-        let here = c.name.referenced;
-        let field = |f: &str| format!("cases[{ci}] ({cname}).{f}");
-        if !valid_name(&cname) {
-            errors.push(LoadError::at(
-                path,
-                here,
+        let mut at = CaseErrors {
+            path,
+            ci,
+            name: c.name.value.clone(),
+            errors: &mut errors,
+        };
+        if let Some(first) = names.insert(c.name.value.clone(), c.name.referenced) {
+            at.push(
+                c.name.referenced,
+                "name",
                 format!(
-                    "{}: `{cname}` is not a name (lower-case words, digits and `-`)",
-                    field("name")
-                ),
-            ));
-        }
-        if let Some(first) = names.insert(cname.clone(), here) {
-            errors.push(LoadError::at(
-                path,
-                here,
-                format!(
-                    "{}: duplicate case name `{cname}` (first at line {})",
-                    field("name"),
+                    "duplicate case name `{}` (first at line {})",
+                    c.name.value,
                     first.line()
                 ),
-            ));
+            );
         }
-        if c.covers.value.is_empty() {
-            errors.push(LoadError::at(
-                path,
-                c.covers.referenced,
-                format!("{}: name at least one behaviour ID", field("covers")),
-            ));
-        }
-        for id in &c.covers.value {
-            if catalogue.get(&id.value).is_none() {
-                errors.push(LoadError::at(
-                    path,
-                    id.referenced,
-                    format!(
-                        "{}: unknown behaviour ID `{}`{}",
-                        field("covers"),
-                        id.value,
-                        suggest(&id.value, catalogue)
-                    ),
-                ));
-            }
-        }
-        if c.steps.value.is_empty() {
-            errors.push(LoadError::at(
-                path,
-                c.steps.referenced,
-                format!("{}: the case has no steps", field("steps")),
-            ));
-        }
-        if let Some(t) = c.timeout
-            && t.0.is_zero()
-        {
-            errors.push(LoadError::at(
-                path,
-                here,
-                format!("{}: must be more than 0s", field("timeout")),
-            ));
-        }
-        if let Some(ef) = &c.expect_failure {
-            let s = ef.step;
-            if s == 0 || s > c.steps.value.len() {
-                errors.push(LoadError::at(
-                    path,
-                    here,
-                    format!(
-                        "{}: there is no step {s} (the case has {})",
-                        field("expect_failure.step"),
-                        c.steps.value.len()
-                    ),
-                ));
-            }
-            if ef.message.is_empty() {
-                errors.push(LoadError::at(
-                    path,
-                    here,
-                    format!(
-                        "{}: say what the failure must show (a text of its expected or actual values)",
-                        field("expect_failure.message")
-                    ),
-                ));
-            }
-        }
-        let mut steps = Vec::new();
-        let mut locs = Vec::new();
-        for (
-            si,
-            Spanned {
-                mut value,
-                referenced,
-                ..
-            },
-        ) in c.steps.value.into_iter().enumerate()
-        {
-            if let Err(e) = value.validate(&LoadCx { dir }) {
-                errors.push(LoadError::at(
-                    path,
-                    referenced,
-                    format!(
-                        "{}: {}",
-                        field(&format!("steps[{si}].{}", value.kind())),
-                        e.full_text()
-                    ),
-                ));
-            }
-            locs.push((referenced.line(), referenced.column()));
-            steps.push(value);
-        }
+        check_case(&c, catalogue, &mut at);
+        let (steps, step_locations) = load_steps(c.steps.value, dir, &mut at);
         cases.push(Case {
             suite: name.clone(),
-            name: cname,
+            name: c.name.value,
             description: c.description,
             covers: c.covers.value.into_iter().map(|s| s.value).collect(),
             timeout: c.timeout.map_or(DEFAULT_CASE_TIMEOUT, |d| d.0),
             ignore: c.ignore,
             expect_failure: c.expect_failure,
             steps,
-            step_locations: locs,
+            step_locations,
             file: path.to_path_buf(),
-            line: here.line(),
+            line: c.name.referenced.line(),
         });
     }
     if errors.is_empty() {
@@ -407,6 +316,118 @@ pub fn parse_suite(
     } else {
         Err(errors)
     }
+}
+
+/// Where the errors of one case go, each named `cases[i] (name).field`.
+struct CaseErrors<'a> {
+    path: &'a Path,
+    ci: usize,
+    name: String,
+    errors: &'a mut Vec<LoadError>,
+}
+
+impl CaseErrors<'_> {
+    fn push(&mut self, at: Location, field: &str, message: impl std::fmt::Display) {
+        self.errors.push(LoadError::at(
+            self.path,
+            at,
+            format!("cases[{}] ({}).{field}: {message}", self.ci, self.name),
+        ));
+    }
+}
+
+/// The rules of a case beyond its schema: its name, what it covers, its steps' count, its
+/// timeout and `expect_failure`.
+fn check_case(c: &CaseSpec, catalogue: &Catalogue, at: &mut CaseErrors<'_>) {
+    let here = c.name.referenced;
+    if !valid_name(&c.name.value) {
+        at.push(
+            here,
+            "name",
+            format!(
+                "`{}` is not a name (lower-case words, digits and `-`)",
+                c.name.value
+            ),
+        );
+    }
+    if c.covers.value.is_empty() {
+        at.push(
+            c.covers.referenced,
+            "covers",
+            "name at least one behaviour ID",
+        );
+    }
+    for id in &c.covers.value {
+        if catalogue.get(&id.value).is_none() {
+            at.push(
+                id.referenced,
+                "covers",
+                format!(
+                    "unknown behaviour ID `{}`{}",
+                    id.value,
+                    suggest(&id.value, catalogue)
+                ),
+            );
+        }
+    }
+    if c.steps.value.is_empty() {
+        at.push(c.steps.referenced, "steps", "the case has no steps");
+    }
+    if let Some(t) = c.timeout
+        && t.0.is_zero()
+    {
+        at.push(here, "timeout", "must be more than 0s");
+    }
+    if let Some(ef) = &c.expect_failure {
+        if ef.step == 0 || ef.step > c.steps.value.len() {
+            at.push(
+                here,
+                "expect_failure.step",
+                format!(
+                    "there is no step {} (the case has {})",
+                    ef.step,
+                    c.steps.value.len()
+                ),
+            );
+        }
+        if ef.message.is_empty() {
+            at.push(
+                here,
+                "expect_failure.message",
+                "say what the failure must show (a text of its expected or actual values)",
+            );
+        }
+    }
+}
+
+/// A case's steps, each checked where it is written; with their locations.
+fn load_steps(
+    specs: Vec<Spanned<Step>>,
+    dir: &Path,
+    at: &mut CaseErrors<'_>,
+) -> (Vec<Step>, Vec<(u64, u64)>) {
+    let mut steps = Vec::new();
+    let mut locs = Vec::new();
+    for (
+        si,
+        Spanned {
+            mut value,
+            referenced,
+            ..
+        },
+    ) in specs.into_iter().enumerate()
+    {
+        if let Err(e) = value.validate(&LoadCx { dir }) {
+            at.push(
+                referenced,
+                &format!("steps[{si}].{}", value.kind()),
+                e.full_text(),
+            );
+        }
+        locs.push((referenced.line(), referenced.column()));
+        steps.push(value);
+    }
+    (steps, locs)
 }
 
 fn valid_name(s: &str) -> bool {

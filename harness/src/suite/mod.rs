@@ -12,5 +12,8 @@ pub mod model;
 pub mod mutants;
 pub mod sabotage;
 
+#[cfg(test)]
+mod fuzz;
+
 pub use catalogue::{Behaviour, Catalogue};
 pub use loader::{Case, LoadError, LoadErrors, Suite, Suites, load};

@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 
 use k8s_openapi::api::core::v1::{
-    Container, ContainerState, ContainerStatus, Event, Pod, Toleration,
+    Container, ContainerState, ContainerStatus, Event, Pod, PodSpec, PodStatus, Toleration,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
@@ -233,16 +233,48 @@ fn container(cmp: &mut Cmp<'_>, section: &str, c: &Container, st: Option<&Contai
     cmp.eq(&path, node, "Restart Count", st.restart_count.to_string());
 }
 
-/// Compare a parsed `describe pod` with the Pod and its Events.
+/// Compare a parsed `describe pod` with the Pod and its Events, section by section as
+/// describe prints them.
 pub fn pod(root: &Node, pod: &Pod, events: &[Event]) -> Vec<Diff> {
     let mut cmp = Cmp {
         diffs: Vec::new(),
         root,
     };
-    let r = Some(root);
-    let meta = &pod.metadata;
     let spec = pod.spec.clone().unwrap_or_default();
     let status = pod.status.clone().unwrap_or_default();
+    header(&mut cmp, pod, &spec, &status);
+    annotations(&mut cmp, pod);
+    status_and_ips(&mut cmp, pod, &status);
+    let find = |list: &Option<Vec<ContainerStatus>>, name: &str| {
+        list.iter().flatten().find(|s| s.name == name).cloned()
+    };
+    for c in spec.init_containers.iter().flatten() {
+        container(
+            &mut cmp,
+            "Init Containers",
+            c,
+            find(&status.init_container_statuses, &c.name).as_ref(),
+        );
+    }
+    for c in &spec.containers {
+        container(
+            &mut cmp,
+            "Containers",
+            c,
+            find(&status.container_statuses, &c.name).as_ref(),
+        );
+    }
+    conditions(&mut cmp, &status);
+    volumes(&mut cmp, &spec);
+    scheduling(&mut cmp, &spec, &status);
+    event_rows(&mut cmp, events);
+    cmp.diffs
+}
+
+/// Name, Namespace, Priority, Service Account, Node, Start Time, Labels.
+fn header(cmp: &mut Cmp<'_>, pod: &Pod, spec: &PodSpec, status: &PodStatus) {
+    let r = Some(cmp.root);
+    let meta = &pod.metadata;
     cmp.eq("", r, "Name", meta.name.clone().unwrap_or_default());
     cmp.eq(
         "",
@@ -253,7 +285,7 @@ pub fn pod(root: &Node, pod: &Pod, events: &[Event]) -> Vec<Diff> {
     if let Some(p) = spec.priority {
         cmp.eq("", r, "Priority", p.to_string());
     }
-    if root.child("Service Account").is_some() {
+    if cmp.root.child("Service Account").is_some() {
         cmp.eq(
             "",
             r,
@@ -277,15 +309,19 @@ pub fn pod(root: &Node, pod: &Pod, events: &[Event]) -> Vec<Diff> {
         .map(|(k, v)| format!("{k}={v}"))
         .collect();
     cmp.set("", r, "Labels", labels);
-    // describe leaves out kubectl's own last-applied annotation.
-    let want: BTreeSet<String> = meta
+}
+
+/// The annotation keys (describe leaves out kubectl's own last-applied one).
+fn annotations(cmp: &mut Cmp<'_>, pod: &Pod) {
+    let want: BTreeSet<String> = pod
+        .metadata
         .annotations
         .iter()
         .flatten()
         .map(|(k, _)| k.clone())
         .filter(|k| k != "kubectl.kubernetes.io/last-applied-configuration")
         .collect();
-    let shown: Option<BTreeSet<String>> = root.child("Annotations").map(|n| {
+    let shown: Option<BTreeSet<String>> = cmp.root.child("Annotations").map(|n| {
         n.value
             .iter()
             .filter(|l| *l != "<none>")
@@ -303,8 +339,13 @@ pub fn pod(root: &Node, pod: &Pod, events: &[Event]) -> Vec<Diff> {
             actual: shown.map_or("(missing)".into(), |s| show_set(&s)),
         });
     }
-    let phase = status.phase.clone().unwrap_or_default();
-    if meta.deletion_timestamp.is_some() {
+}
+
+/// Status (Terminating while deleted), IP and IPs.
+fn status_and_ips(cmp: &mut Cmp<'_>, pod: &Pod, status: &PodStatus) {
+    let root = cmp.root;
+    let r = Some(root);
+    if pod.metadata.deletion_timestamp.is_some() {
         let s = root.value_of("Status").unwrap_or_default();
         if !s.starts_with("Terminating") {
             cmp.diffs.push(Diff {
@@ -314,7 +355,7 @@ pub fn pod(root: &Node, pod: &Pod, events: &[Event]) -> Vec<Diff> {
             });
         }
     } else {
-        cmp.eq("", r, "Status", phase);
+        cmp.eq("", r, "Status", status.phase.clone().unwrap_or_default());
     }
     cmp.eq("", r, "IP", status.pod_ip.clone().unwrap_or_default());
     let want_ips: BTreeSet<String> = status
@@ -336,33 +377,18 @@ pub fn pod(root: &Node, pod: &Pod, events: &[Event]) -> Vec<Diff> {
             actual: show_set(&shown_ips),
         });
     }
-    let find = |list: &Option<Vec<ContainerStatus>>, name: &str| {
-        list.iter().flatten().find(|s| s.name == name).cloned()
-    };
-    for c in spec.init_containers.iter().flatten() {
-        container(
-            &mut cmp,
-            "Init Containers",
-            c,
-            find(&status.init_container_statuses, &c.name).as_ref(),
-        );
-    }
-    for c in &spec.containers {
-        container(
-            &mut cmp,
-            "Containers",
-            c,
-            find(&status.container_statuses, &c.name).as_ref(),
-        );
-    }
-    // Conditions: the same set of types with the same statuses.
+}
+
+/// The same set of condition types with the same statuses.
+fn conditions(cmp: &mut Cmp<'_>, status: &PodStatus) {
     let want: BTreeSet<String> = status
         .conditions
         .iter()
         .flatten()
         .map(|c| format!("{}={}", c.type_, c.status))
         .collect();
-    let shown: BTreeSet<String> = root
+    let shown: BTreeSet<String> = cmp
+        .root
         .child("Conditions")
         .and_then(|n| n.table.as_ref())
         .map(|t| {
@@ -379,9 +405,13 @@ pub fn pod(root: &Node, pod: &Pod, events: &[Event]) -> Vec<Diff> {
             actual: show_set(&shown),
         });
     }
+}
+
+/// Every volume shown, with the projected token's, config map's and downward API's fields.
+fn volumes(cmp: &mut Cmp<'_>, spec: &PodSpec) {
     for v in spec.volumes.iter().flatten() {
         let path = format!("Volumes.{}", v.name);
-        let node = root.child("Volumes").and_then(|n| n.child(&v.name));
+        let node = cmp.root.child("Volumes").and_then(|n| n.child(&v.name));
         if node.is_none() {
             cmp.diffs.push(Diff {
                 path,
@@ -390,25 +420,28 @@ pub fn pod(root: &Node, pod: &Pod, events: &[Event]) -> Vec<Diff> {
             });
             continue;
         }
-        if let Some(p) = &v.projected {
-            for s in p.sources.iter().flatten() {
-                if let Some(t) = &s.service_account_token {
-                    cmp.eq(
-                        &path,
-                        node,
-                        "TokenExpirationSeconds",
-                        t.expiration_seconds.unwrap_or(3600).to_string(),
-                    );
-                }
-                if let Some(cm) = &s.config_map {
-                    cmp.eq(&path, node, "ConfigMapName", cm.name.clone());
-                }
-                if s.downward_api.is_some() {
-                    cmp.eq(&path, node, "DownwardAPI", "true");
-                }
+        for s in v.projected.iter().flat_map(|p| p.sources.iter().flatten()) {
+            if let Some(t) = &s.service_account_token {
+                cmp.eq(
+                    &path,
+                    node,
+                    "TokenExpirationSeconds",
+                    t.expiration_seconds.unwrap_or(3600).to_string(),
+                );
+            }
+            if let Some(cm) = &s.config_map {
+                cmp.eq(&path, node, "ConfigMapName", cm.name.clone());
+            }
+            if s.downward_api.is_some() {
+                cmp.eq(&path, node, "DownwardAPI", "true");
             }
         }
     }
+}
+
+/// QoS Class, Node-Selectors, Tolerations.
+fn scheduling(cmp: &mut Cmp<'_>, spec: &PodSpec, status: &PodStatus) {
+    let r = Some(cmp.root);
     if let Some(q) = &status.qos_class {
         cmp.eq("", r, "QoS Class", q.clone());
     }
@@ -421,35 +454,39 @@ pub fn pod(root: &Node, pod: &Pod, events: &[Event]) -> Vec<Diff> {
     cmp.set("", r, "Node-Selectors", sel);
     let tol = spec.tolerations.iter().flatten().map(toleration).collect();
     cmp.set("", r, "Tolerations", tol);
-    // Every event row must be one of the pod's events.
-    if let Some(t) = root.child("Events").and_then(|n| n.table.as_ref()) {
-        for row in &t.rows {
-            let (ty, reason, msg) = (
-                t.cell(row, "Type").unwrap_or(""),
-                t.cell(row, "Reason").unwrap_or(""),
-                t.cell(row, "Message").unwrap_or(""),
-            );
-            let known = events.iter().any(|e| {
-                let m = e.message.as_deref().unwrap_or("").trim();
-                // kubectl >= 1.37 prefixes the message with the object's field path:
-                // `spec.containers{kuard}: Container started`.
-                let prefixed = e.involved_object.field_path.as_deref().is_some_and(|f| {
+}
+
+/// Every event row must be one of the pod's events.
+fn event_rows(cmp: &mut Cmp<'_>, events: &[Event]) {
+    let Some(t) = cmp.root.child("Events").and_then(|n| n.table.as_ref()) else {
+        return;
+    };
+    for row in &t.rows {
+        let (ty, reason, msg) = (
+            t.cell(row, "Type").unwrap_or(""),
+            t.cell(row, "Reason").unwrap_or(""),
+            t.cell(row, "Message").unwrap_or(""),
+        );
+        let known = events.iter().any(|e| {
+            let m = e.message.as_deref().unwrap_or("").trim();
+            // kubectl >= 1.37 prefixes the message with the object's field path:
+            // `spec.containers{kuard}: Container started`.
+            let prefixed =
+                e.involved_object.field_path.as_deref().is_some_and(|f| {
                     msg.strip_prefix(f).and_then(|r| r.strip_prefix(": ")) == Some(m)
                 });
-                e.type_.as_deref() == Some(ty)
-                    && e.reason.as_deref() == Some(reason)
-                    && (msg == m || prefixed)
+            e.type_.as_deref() == Some(ty)
+                && e.reason.as_deref() == Some(reason)
+                && (msg == m || prefixed)
+        });
+        if !known {
+            cmp.diffs.push(Diff {
+                path: format!("Events.{reason}"),
+                expected: "an event of the pod".into(),
+                actual: format!("{ty} {reason} {msg:?} is not among the pod's events"),
             });
-            if !known {
-                cmp.diffs.push(Diff {
-                    path: format!("Events.{reason}"),
-                    expected: "an event of the pod".into(),
-                    actual: format!("{ty} {reason} {msg:?} is not among the pod's events"),
-                });
-            }
         }
     }
-    cmp.diffs
 }
 
 #[cfg(test)]
