@@ -183,10 +183,10 @@ fn corpus() -> Vec<(PathBuf, String)> {
         };
         for e in rd.flatten() {
             let p = e.path();
-            if p.extension().is_some_and(|x| x == "yaml") {
-                if let Ok(t) = std::fs::read_to_string(&p) {
-                    out.push((p, t));
-                }
+            if p.extension().is_some_and(|x| x == "yaml")
+                && let Ok(t) = std::fs::read_to_string(&p)
+            {
+                out.push((p, t));
             }
         }
     }
