@@ -79,7 +79,8 @@ pub async fn run(args: RunArgs) -> Outcome {
     let started_at = SystemTime::now();
     let started = Instant::now();
     let run_id = runner::new_run_id();
-    select::schedule(&mut cases);
+    let mut times = runner::history::CaseTimes::load();
+    select::schedule(&mut cases, &times);
     eprintln!(
         "podcheck run {run_id}: {} case(s){}, {} at a time",
         cases.len(),
@@ -112,6 +113,8 @@ pub async fn run(args: RunArgs) -> Outcome {
                 facts.provider, facts.server_version, facts.images_mode
             );
             let mut results = run_rounds(&p.env, &cases, &args, &cancel).await;
+            times.record(&results);
+            times.save();
             let last_verdict = Instant::now();
             let leftovers = p.env.finish_cleanup(&mut results).await;
             (
@@ -240,11 +243,15 @@ async fn run_rounds(
             runner::run_cases(env, &round_cases, args.parallel as usize, cancel, &progress).await;
         if args.repeat > 1 {
             let passed = r.iter().filter(|r| r.status == CaseStatus::Passed).count();
+            let wall = t.elapsed();
+            let longest = r.iter().map(|c| c.step_time).max().unwrap_or_default();
             progress.line(&format!(
-                "round {round}/{}: {passed}/{} passed in {:.1}s",
+                "round {round}/{}: {passed}/{} passed in {:.1}s against its longest case's {:.1}s of steps (x{:.2})",
                 args.repeat,
                 r.len(),
-                t.elapsed().as_secs_f64()
+                wall.as_secs_f64(),
+                longest.as_secs_f64(),
+                wall.as_secs_f64() / longest.as_secs_f64().max(0.001)
             ));
         }
         results.extend(r);

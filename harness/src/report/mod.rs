@@ -104,6 +104,8 @@ pub struct Timing {
     pub longest_case: String,
     #[serde(serialize_with = "ser_secs")]
     pub longest_steps: Duration,
+    /// Rounds of the run (`--repeat`): the figures are those of its median round.
+    pub rounds: usize,
 }
 
 impl Timing {
@@ -246,24 +248,45 @@ impl RunReport {
         }
     }
 
+    /// The run's timing; with `--repeat`, that of the round with the median ratio (the
+    /// rounds run one after the other, so the whole run's wall time says nothing).
     fn measure(&self, cleanup_tail: Duration) -> Timing {
-        let ran: Vec<&CaseResult> = self
+        let mut rounds: BTreeMap<&str, Vec<&CaseResult>> = BTreeMap::new();
+        for c in self
             .cases
             .iter()
             .filter(|c| !matches!(c.status, CaseStatus::Skipped(_)))
-            .collect();
-        let first = ran.iter().map(|c| c.started).min();
-        let last = ran.iter().map(|c| c.started + c.duration).max();
-        let longest = ran.iter().max_by_key(|c| c.step_time);
-        Timing {
-            cases_wall: match (first, last) {
-                (Some(f), Some(l)) => l.duration_since(f).unwrap_or_default(),
-                _ => Duration::ZERO,
-            },
-            cleanup_tail,
-            longest_case: longest.map(|c| c.id()).unwrap_or_default(),
-            longest_steps: longest.map(|c| c.step_time).unwrap_or_default(),
+        {
+            let round = c.case.rsplit_once(" #").map_or("", |(_, r)| r);
+            rounds.entry(round).or_default().push(c);
         }
+        let mut timings: Vec<Timing> = rounds
+            .values()
+            .map(|ran| {
+                let first = ran.iter().map(|c| c.started).min();
+                let last = ran.iter().map(|c| c.started + c.duration).max();
+                let longest = ran.iter().max_by_key(|c| c.step_time);
+                Timing {
+                    cases_wall: match (first, last) {
+                        (Some(f), Some(l)) => l.duration_since(f).unwrap_or_default(),
+                        _ => Duration::ZERO,
+                    },
+                    cleanup_tail,
+                    longest_case: longest.map(|c| c.id()).unwrap_or_default(),
+                    longest_steps: longest.map(|c| c.step_time).unwrap_or_default(),
+                    rounds: rounds.len(),
+                }
+            })
+            .collect();
+        timings.sort_by(|a, b| a.ratio().total_cmp(&b.ratio()));
+        let n = timings.len();
+        if n == 0 {
+            return Timing {
+                cleanup_tail,
+                ..Timing::default()
+            };
+        }
+        timings.swap_remove(n / 2)
     }
 
     /// Results grouped by suite, in suite order.

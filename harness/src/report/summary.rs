@@ -98,7 +98,12 @@ fn closing(s: &mut String, r: &RunReport) {
     if !t.longest_case.is_empty() {
         let _ = writeln!(
             s,
-            "\ncases ran in {:.1}s against their longest, {} ({:.1}s of steps): x{:.2}; cleanup finished {:.1}s after the last verdict",
+            "\n{}cases ran in {:.1}s against their longest, {} ({:.1}s of steps): x{:.2}; cleanup finished {:.1}s after the last verdict",
+            if t.rounds > 1 {
+                format!("in its median round of {}, ", t.rounds)
+            } else {
+                String::new()
+            },
             t.cases_wall.as_secs_f64(),
             t.longest_case,
             t.longest_steps.as_secs_f64(),

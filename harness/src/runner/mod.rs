@@ -10,6 +10,7 @@
 
 pub mod case;
 pub mod diagnostics;
+pub mod history;
 pub mod janitor;
 pub mod namespace;
 pub mod result;

@@ -28,15 +28,20 @@ pub fn select<'a>(
     (run, ignored)
 }
 
-/// The order cases start in: longest timeout first, so the slowest cases do not start last
-/// and stretch the run (a case's timeout is the best guess of its length we have).
-pub fn schedule(cases: &mut [Case]) {
-    cases.sort_by_key(|c| {
-        std::cmp::Reverse(
-            c.steps
-                .iter()
-                .map(|s| s.timeout())
-                .sum::<std::time::Duration>(),
-        )
+/// The order cases start in: the longest first, so that the slowest cases do not start last
+/// and stretch the run. How long a case takes is what it took last time (`times`); a case
+/// with no record starts before all that have one (it may be long), among themselves by the
+/// sum of their steps' deadlines.
+pub fn schedule(cases: &mut [Case], times: &super::history::CaseTimes) {
+    use std::cmp::Reverse;
+    let guess = |c: &Case| {
+        c.steps
+            .iter()
+            .map(|s| s.timeout())
+            .sum::<std::time::Duration>()
+    };
+    cases.sort_by_key(|c| match times.of(&c.id()) {
+        None => (0, Reverse(guess(c))),
+        Some(t) => (1, Reverse(t)),
     });
 }
