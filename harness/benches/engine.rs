@@ -198,6 +198,7 @@ fn main() {
             images: None,
             keep_on_failure: false,
             run_id: runner::new_run_id(),
+            placement: Default::default(),
         })
         .await
         .unwrap_or_else(|e| panic!("no cluster: {e}"));

@@ -53,6 +53,7 @@ async fn shared() -> Result<Arc<Shared>, String> {
                 images: None,
                 keep_on_failure: std::env::var("PODCHECK_KEEP_ON_FAILURE").is_ok_and(|v| v == "1"),
                 run_id: run_id.clone(),
+                placement: Default::default(),
             })
             .await
             .map_err(|e| format!("no cluster for the suites: {e}"))?;

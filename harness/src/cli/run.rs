@@ -55,6 +55,33 @@ pub struct RunArgs {
     /// Also run cases marked `ignore:`.
     #[arg(long)]
     pub include_ignored: bool,
+    #[command(flatten)]
+    pub placement: PlacementArgs,
+}
+
+/// Where every pod of the run goes, whichever way a case creates it (a
+/// MutatingAdmissionPolicy bound to the run's namespaces; Kubernetes 1.34 and later).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct PlacementArgs {
+    /// Give every pod this `runtimeClassName` (the RuntimeClass must exist).
+    #[arg(long, value_name = "NAME")]
+    pub runtime_class: Option<String>,
+    /// Add this node selector label to every pod (repeatable).
+    #[arg(long = "node-selector", value_name = "KEY=VALUE", value_parser = crate::runner::placement::parse_label)]
+    pub node_selector: Vec<(String, String)>,
+    /// Add this toleration to every pod, as kubectl writes taints (repeatable).
+    #[arg(long = "toleration", value_name = "KEY[=VALUE][:EFFECT]")]
+    pub tolerations: Vec<crate::runner::placement::Toleration>,
+}
+
+impl PlacementArgs {
+    pub fn placement(&self) -> crate::runner::placement::Placement {
+        crate::runner::placement::Placement {
+            runtime_class: self.runtime_class.clone(),
+            node_selector: self.node_selector.iter().cloned().collect(),
+            tolerations: self.tolerations.clone(),
+        }
+    }
 }
 
 pub async fn run(args: RunArgs) -> Outcome {
@@ -97,6 +124,7 @@ pub async fn run(args: RunArgs) -> Outcome {
         images: args.images,
         keep_on_failure: args.keep_on_failure,
         run_id: run_id.clone(),
+        placement: args.placement.placement(),
     });
     let prepared = tokio::select! {
         p = setup => p,
@@ -109,8 +137,15 @@ pub async fn run(args: RunArgs) -> Outcome {
         Ok(p) => {
             let facts = RunFacts::of(&run_id, &p.env, p.images_mode);
             eprintln!(
-                "cluster: {} {} (images: {})",
-                facts.provider, facts.server_version, facts.images_mode
+                "cluster: {} {} (images: {}{})",
+                facts.provider,
+                facts.server_version,
+                facts.images_mode,
+                if facts.placement.is_empty() {
+                    String::new()
+                } else {
+                    format!("; pods: {}", facts.placement)
+                }
             );
             let mut results = run_rounds(&p.env, &cases, &args, &cancel).await;
             times.record(&results);
@@ -127,6 +162,9 @@ pub async fn run(args: RunArgs) -> Outcome {
         }
         Err(e) => {
             eprintln!("error: {e}");
+            if e.is_bad_input() {
+                return Outcome::BadInput;
+            }
             let results = cases
                 .iter()
                 .map(|c| CaseResult::could_not_run(c, &format!("no cluster: {e}")))

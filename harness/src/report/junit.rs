@@ -17,6 +17,9 @@ fn properties(r: &RunReport) -> Vec<Property> {
         Property::new("node-image", f.node_image.as_deref().unwrap_or("")),
         Property::new("images", f.images_mode.as_str()),
     ];
+    if !f.placement.is_empty() {
+        p.push(Property::new("placement", f.placement.as_str()));
+    }
     for (k, v) in &f.images {
         p.push(Property::new(format!("image.{k}"), v.as_str()));
     }

@@ -25,6 +25,9 @@ pub struct RunFacts {
     pub node_image: Option<String>,
     pub images_mode: String,
     pub images: BTreeMap<String, String>,
+    /// Where the run's pods went (`runtimeClassName …, nodeSelector …`), when placed.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub placement: String,
 }
 
 impl RunFacts {
@@ -41,6 +44,7 @@ impl RunFacts {
             node_image: env.info.node_image.clone(),
             images_mode: format!("{images_mode:?}").to_lowercase(),
             images: env.images.clone(),
+            placement: env.placement.summary(),
         }
     }
 }
@@ -395,6 +399,7 @@ pub(crate) mod fixtures {
                 server_version: "v1.37.2".into(),
                 node_image: Some("podcheck/node:v1.37.2".into()),
                 images_mode: "offline".into(),
+                placement: String::new(),
                 images: [(
                     "kuard".to_string(),
                     "podcheck.local/kuard:0123456789ab".to_string(),

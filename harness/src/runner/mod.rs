@@ -13,6 +13,7 @@ pub mod diagnostics;
 pub mod history;
 pub mod janitor;
 pub mod namespace;
+pub mod placement;
 pub mod result;
 pub mod sabotage;
 pub mod select;
@@ -58,6 +59,9 @@ pub struct Environment {
     /// runs at once, whoever starts them (the test harness runs suites, mutants and
     /// sabotage runs side by side; `podcheck run` bounds its own cases instead).
     pub slots: Option<Arc<tokio::sync::Semaphore>>,
+    /// Where the run's pods go (runtime class, node selector, tolerations); in place from
+    /// set-up until [`Environment::finish_cleanup`].
+    pub placement: placement::Placement,
 }
 
 impl Environment {
@@ -81,6 +85,7 @@ impl Environment {
             janitor: janitor::Janitor::new(client, "t1"),
             nodes: Vec::new(),
             slots: None,
+            placement: Default::default(),
         }
     }
 
@@ -100,6 +105,7 @@ impl Environment {
             janitor: janitor::Janitor::new(self.client.clone(), run_id),
             nodes: self.nodes.clone(),
             slots: self.slots.clone(),
+            placement: self.placement.clone(),
         }
     }
 
@@ -128,13 +134,20 @@ impl Environment {
                 r.cleanup = c;
             }
         }
-        match self.janitor.leftovers(&kept).await {
+        let mut left = match self.janitor.leftovers(&kept).await {
             Ok(left) => left,
             Err(e) => vec![format!(
                 "(cannot list the run's namespaces: {})",
                 crate::api::error_text(&e)
             )],
+        };
+        if !self.placement.is_empty()
+            && let Some(p) =
+                placement::remove(&self.client, &self.resolver, &self.placement, &self.run_id).await
+        {
+            left.push(format!("(the placement policy: {p})"));
         }
+        left
     }
 }
 

@@ -48,6 +48,8 @@ pub struct SetupOptions {
     pub images: Option<ImagesMode>,
     pub keep_on_failure: bool,
     pub run_id: String,
+    /// Where the run's pods go (`--runtime-class`, `--node-selector`, `--toleration`).
+    pub placement: super::placement::Placement,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -58,6 +60,22 @@ pub enum SetupError {
     Image(#[from] image::ImageError),
     #[error("fixture images: the build task failed: {0}")]
     ImageTask(#[source] tokio::task::JoinError),
+    #[error("pod placement: {0}")]
+    Placement(#[from] super::placement::PlacementError),
+}
+
+impl SetupError {
+    /// Whether the user asked for something that cannot be (exit 2), rather than the cluster
+    /// failing (exit 3).
+    pub fn is_bad_input(&self) -> bool {
+        matches!(
+            self,
+            SetupError::Placement(
+                super::placement::PlacementError::NoRuntimeClass(_)
+                    | super::placement::PlacementError::NotServed(_)
+            )
+        )
+    }
 }
 
 /// A cluster and the environment cases run in. Shut the cluster down when done.
@@ -143,6 +161,11 @@ async fn finish(
         janitor: super::janitor::Janitor::new(cluster.client(), &opts.run_id),
         nodes: cluster.nodes().to_vec(),
         slots: None,
+        placement: opts.placement.clone(),
     };
+    if !env.placement.is_empty() {
+        super::placement::install(&env.client, &env.resolver, &env.placement, &env.run_id).await?;
+        tracing::info!("pods of this run: {}", env.placement.summary());
+    }
     Ok((env, mode))
 }
