@@ -69,6 +69,8 @@ impl Cleanup {
 pub struct Janitor {
     client: kube::Client,
     run_id: String,
+    /// How long one namespace's deletion may take, retries included.
+    timeout: Duration,
     tasks: Mutex<JoinSet<(String, Cleanup)>>,
     /// Cleanups already known without a task (kept namespaces).
     done: Mutex<BTreeMap<String, Cleanup>>,
@@ -79,15 +81,23 @@ impl Janitor {
         Janitor {
             client,
             run_id: run_id.to_string(),
+            timeout: CLEANUP_TIMEOUT,
             tasks: Mutex::new(JoinSet::new()),
             done: Mutex::new(BTreeMap::new()),
         }
+    }
+
+    /// The same janitor with another deadline per namespace (tests of unreachable servers).
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
     }
 
     /// Start deleting `ns` (and remove the case's local directory `workdir`); the outcome is
     /// collected by [`Janitor::finish`].
     pub fn remove(&self, ns: &str, workdir: std::path::PathBuf) {
         let client = self.client.clone();
+        let timeout = self.timeout;
         let ns = ns.to_string();
         let mut tasks = self.tasks.lock().expect("janitor lock");
         tasks.spawn(async move {
@@ -95,7 +105,7 @@ impl Janitor {
             // copies) is of no use once the namespace is gone.
             let _ = tokio::fs::remove_dir_all(&workdir).await;
             let started = Instant::now();
-            let deadline = started + CLEANUP_TIMEOUT;
+            let deadline = started + timeout;
             // An API server that is away for a while (restarting, overloaded) is retried
             // until the deadline: a namespace must not stay behind for a blip.
             let delete = || namespace::delete(&client, &ns, deadline);
@@ -104,7 +114,7 @@ impl Janitor {
                     ExponentialBuilder::default()
                         .with_min_delay(Duration::from_millis(500))
                         .with_max_delay(Duration::from_secs(5))
-                        .with_total_delay(Some(CLEANUP_TIMEOUT))
+                        .with_total_delay(Some(timeout))
                         .without_max_times(),
                 )
                 .when(|_| Instant::now() < deadline);

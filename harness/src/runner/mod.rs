@@ -22,6 +22,8 @@ pub mod setup;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
+#[cfg(test)]
+use std::time::Duration;
 
 use futures::StreamExt;
 use tokio_util::sync::CancellationToken;
@@ -82,7 +84,7 @@ impl Environment {
             run_id: "t1".into(),
             work_dir: std::env::temp_dir().join("podcheck-case-test"),
             keep_on_failure: false,
-            janitor: janitor::Janitor::new(client, "t1"),
+            janitor: janitor::Janitor::new(client, "t1").with_timeout(Duration::from_secs(2)),
             nodes: Vec::new(),
             slots: None,
             placement: Default::default(),
