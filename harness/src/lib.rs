@@ -21,6 +21,7 @@ pub mod image;
 pub mod kubectl;
 pub mod logging;
 pub mod matchers;
+pub mod matrix;
 pub mod paths;
 pub mod report;
 pub mod runner;

@@ -8,6 +8,7 @@ mod cluster;
 mod coverage;
 mod image;
 mod list;
+mod matrix;
 mod run;
 
 use std::path::PathBuf;
@@ -44,6 +45,8 @@ pub enum Command {
     /// Build the fixture images.
     #[command(subcommand)]
     Image(image::ImageCommand),
+    /// Run the cases on several implementations (targets) and report behaviour x target.
+    Matrix(matrix::MatrixArgs),
 }
 
 /// Where the suites are read from.
@@ -117,6 +120,7 @@ pub fn main() -> ExitCode {
             Command::Coverage(args) => coverage::run(args),
             Command::Cluster(cmd) => cluster::run(cmd).await,
             Command::Image(cmd) => image::run(cmd).await,
+            Command::Matrix(args) => matrix::run(args).await,
         }
     });
     outcome.into()

@@ -118,6 +118,18 @@ impl Expr {
             .map_err(|e| e.to_string())
     }
 
+    /// The expression as a figure: a duration in seconds, or a number; `Err` says what it
+    /// gave instead (or why it could not be evaluated).
+    pub fn figure(&self, b: Bindings<'_>) -> Result<f64, String> {
+        match self.eval(b)? {
+            Cel::Duration(d) => Ok(d.num_milliseconds() as f64 / 1000.0),
+            Cel::Int(i) => Ok(i as f64),
+            Cel::UInt(u) => Ok(u as f64),
+            Cel::Float(f) => Ok(f),
+            other => Err(format!("not a duration or a number but {}", show(&other))),
+        }
+    }
+
     /// The program, for reading its syntax tree (field names are checked against schemas).
     pub fn program(&self) -> &Program {
         &self.program

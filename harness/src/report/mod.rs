@@ -351,6 +351,7 @@ pub(crate) mod fixtures {
             duration: Duration::from_millis(1250),
             timeout: Duration::from_secs(120),
             log: vec!["pod/kuard: held after 1.25s".into()],
+            metrics: Default::default(),
             error: None,
             mismatch: None,
         }
@@ -382,6 +383,7 @@ pub(crate) mod fixtures {
             }),
             self_test: false,
             expected_failure: false,
+            metrics: Default::default(),
             diagnostics: if failing { "== kubectl describe pod kuard\nName: kuard\n".into() } else { String::new() },
             cleanup: crate::runner::janitor::Cleanup {
                 status: crate::runner::janitor::CleanupStatus::Deleted,

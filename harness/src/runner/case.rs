@@ -47,6 +47,11 @@ pub async fn run(env: &Environment, case: &Case, cancel: &CancellationToken) -> 
 
     let failed = run_steps(case, &case_env, case_deadline, &mut result.steps).await;
     result.step_time = result.steps.iter().map(|s| s.duration).sum();
+    result.metrics = result
+        .steps
+        .iter()
+        .flat_map(|s| s.metrics.clone())
+        .collect();
     if let Some((i, e)) = &failed {
         result.status = if e.is_behaviour() {
             CaseStatus::Failed
@@ -146,14 +151,16 @@ async fn run_steps(
             duration: Duration::ZERO,
             timeout: step.timeout(),
             log: Vec::new(),
+            metrics: Default::default(),
             error: None,
             mismatch: None,
         };
         if failed.is_none() {
             let started = Instant::now();
-            let (outcome, log) = run_step(step, env, case, case_deadline).await;
+            let (outcome, log, metrics) = run_step(step, env, case, case_deadline).await;
             r.duration = started.elapsed();
             r.log = log;
+            r.metrics = metrics;
             r.status = match &outcome {
                 Ok(()) => StepStatus::Passed,
                 Err(e) if e.is_behaviour() => StepStatus::Failed,
@@ -176,7 +183,11 @@ async fn run_step(
     env: &CaseEnv,
     case: &Case,
     case_deadline: Instant,
-) -> (Result<(), StepError>, Vec<String>) {
+) -> (
+    Result<(), StepError>,
+    Vec<String>,
+    std::collections::BTreeMap<String, f64>,
+) {
     let started = Instant::now();
     let timeout = step.timeout();
     let case_left = case_deadline.saturating_duration_since(started);
@@ -210,7 +221,7 @@ async fn run_step(
         }),
         other => other,
     };
-    (outcome, cx.log)
+    (outcome, cx.log, cx.metrics)
 }
 
 /// A case with `expect_failure` passes only when a step's CHECK failed — not when the step

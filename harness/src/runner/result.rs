@@ -59,6 +59,9 @@ pub struct StepResult {
     #[serde(with = "secs")]
     pub timeout: Duration,
     pub log: Vec<String>,
+    /// What the step measured (`record:`): seconds, or plain numbers.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub metrics: std::collections::BTreeMap<String, f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -162,6 +165,9 @@ pub struct CaseResult {
     pub self_test: bool,
     /// The case was a mutant or self-test that had to fail, and did as described.
     pub expected_failure: bool,
+    /// Everything its steps measured (`record:`), by name.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub metrics: std::collections::BTreeMap<String, f64>,
     /// describe / events / logs collected on failure.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub diagnostics: String,
@@ -191,6 +197,7 @@ impl CaseResult {
             failure: None,
             self_test: case.expect_failure.is_some(),
             expected_failure: false,
+            metrics: Default::default(),
             diagnostics: String::new(),
             cleanup: Cleanup::none(),
         }

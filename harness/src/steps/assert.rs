@@ -63,10 +63,11 @@ impl StepKind for Assert {
                 pred.check(v.as_ref(), None)
                     .map_err(|m| StepError::Failed(m.into_mismatch()))?;
                 cx.note(format!("{shown}: holds"));
+                s.record(cx, v.as_ref(), None)?;
             }
             Some(d) => {
                 let mut initial = None;
-                watch_object(
+                let (last, _) = watch_object(
                     api,
                     &name,
                     Mode::Hold(d.0),
@@ -83,6 +84,8 @@ impl StepKind for Assert {
                 )
                 .await?;
                 cx.note(format!("{shown}: held throughout {d}"));
+                let last = last.as_ref().map(to_json);
+                s.record(cx, last.as_ref(), initial.flatten().as_ref())?;
             }
         }
         Ok(())

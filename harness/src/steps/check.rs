@@ -134,6 +134,10 @@ pub struct CheckSpec {
     pub during: Option<Dur>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout: Option<Dur>,
+    /// Figures to keep when the check holds: name → a CEL expression (a duration or a number)
+    /// over the object that made it hold, with `initial` bound.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub record: std::collections::BTreeMap<String, CelTemplate>,
 }
 
 impl CheckSpec {
@@ -167,7 +171,7 @@ impl CheckSpec {
                     .map(|p| format!("match: {p}")),
             );
         }
-        for e in &self.expr {
+        for e in self.expr.iter().chain(self.record.values()) {
             let compiled = e
                 .compile(&Vars::for_validation())
                 .map_err(|err| Invalid::because("expr", err))?;
@@ -250,6 +254,34 @@ impl CheckSpec {
                 .map_err(|e| StepError::api(format!("reading {name}"), e))
         })
         .await
+    }
+
+    /// Evaluate `record:` on the object that made the check hold, and keep the figures.
+    pub fn record(
+        &self,
+        cx: &mut StepCx<'_>,
+        obj: Option<&Value>,
+        initial: Option<&Value>,
+    ) -> Result<(), StepError> {
+        for (name, e) in &self.record {
+            let expr = e
+                .compile(cx.vars())
+                .map_err(|e| StepError::Invalid(e.to_string()))?;
+            let v = expr
+                .figure(Bindings {
+                    object: obj,
+                    initial,
+                })
+                .map_err(|why| {
+                    StepError::Failed(Mismatch::new(
+                        format!("the figure `{name}` cannot be taken"),
+                        format!("`{}` to give a duration or a number", e.raw()),
+                        why,
+                    ))
+                })?;
+            cx.record(name, v);
+        }
+        Ok(())
     }
 
     /// A short description for step logs: `condition Ready, expr ...`.

@@ -36,6 +36,9 @@ pub struct Endpoints {
     pub during: Option<Dur>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout: Option<Dur>,
+    /// Keep, under this name, how long the slices took to get there (from the step's start).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record: Option<String>,
 }
 
 impl StepKind for Endpoints {
@@ -83,6 +86,9 @@ impl StepKind for Endpoints {
             obs.elapsed.as_secs_f64(),
             describe(&pod, &obs.set)
         ));
+        if let Some(name) = &self.record {
+            cx.record(name, obs.elapsed.as_secs_f64());
+        }
         Ok(())
     }
 }

@@ -50,6 +50,11 @@ impl StepKind for Refute {
                 "`error` already means absent when it has no predicate; drop `absent`".into(),
             );
         }
+        if !s.record.is_empty() {
+            return Err(
+                "`record` takes figures from an object that holds a check; `error` has none".into(),
+            );
+        }
         Ok(())
     }
 

@@ -74,6 +74,9 @@ pub struct Logs {
 pub struct FirstLine {
     pub line: Template,
     pub between: (Dur, Dur),
+    /// Keep, under this name, how long after the start the line came.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record: Option<String>,
 }
 
 impl StepKind for Logs {
@@ -141,8 +144,12 @@ impl StepKind for Logs {
             .map_err(|e| StepError::Invalid(e.to_string()))?;
         if let Some(f) = &self.first {
             let line = f.line.render(cx.vars())?;
-            log.first_line(cx, &line, f.between.0.0, f.between.1.0)
+            let after = log
+                .first_line(cx, &line, f.between.0.0, f.between.1.0)
                 .await?;
+            if let Some(name) = &f.record {
+                cx.record(name, after);
+            }
             if self.text_match().is_empty() {
                 return Ok(());
             }
@@ -401,7 +408,7 @@ impl Log {
         line: &str,
         from: Duration,
         to: Duration,
-    ) -> Result<(), StepError> {
+    ) -> Result<f64, StepError> {
         let lp = self.params(true, true);
         let found = cx
             .bounded("waiting for the line", async {
@@ -489,7 +496,7 @@ impl Log {
                 ),
             )));
         }
-        Ok(())
+        Ok(secs)
     }
 }
 

@@ -351,6 +351,8 @@ pub struct StepCx<'a> {
     pub deadline: Instant,
     /// Lines for the step log in the report: commands run, their output, what was seen.
     pub log: Vec<String>,
+    /// Figures the step measured (`record:`), in seconds or as numbers, by name.
+    pub metrics: std::collections::BTreeMap<String, f64>,
 }
 
 impl<'a> StepCx<'a> {
@@ -359,11 +361,18 @@ impl<'a> StepCx<'a> {
             env,
             deadline,
             log: Vec::new(),
+            metrics: Default::default(),
         }
     }
 
     pub fn note(&mut self, line: impl Into<String>) {
         self.log.push(line.into());
+    }
+
+    /// Keep a figure the step measured, for the reports (and the matrix's timing table).
+    pub fn record(&mut self, name: &str, value: f64) {
+        self.note(format!("recorded {name} = {value:.3}"));
+        self.metrics.insert(name.to_string(), value);
     }
 
     pub fn ns(&self) -> &str {

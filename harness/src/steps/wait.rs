@@ -61,15 +61,17 @@ impl StepKind for Wait {
         let (api, name, shown) = s.object_api(cx).await?;
         let pred = s.compile(cx.vars())?;
         let mut initial: Option<Option<serde_json::Value>> = None;
-        let (_, took) = watch_object(api, &name, Mode::Until, cx.deadline, &cx.env.cancel, |o| {
-            let v = o.map(to_json);
-            let first = initial.get_or_insert_with(|| v.clone());
-            // Unknown is "not yet" too: the field may appear (a container starting).
-            pred.check(v.as_ref(), first.as_ref())
-                .map_err(|m| m.into_mismatch())
-        })
-        .await?;
+        let (last, took) =
+            watch_object(api, &name, Mode::Until, cx.deadline, &cx.env.cancel, |o| {
+                let v = o.map(to_json);
+                let first = initial.get_or_insert_with(|| v.clone());
+                // Unknown is "not yet" too: the field may appear (a container starting).
+                pred.check(v.as_ref(), first.as_ref())
+                    .map_err(|m| m.into_mismatch())
+            })
+            .await?;
         cx.note(format!("{shown}: held after {:.2}s", took.as_secs_f64()));
-        Ok(())
+        let last = last.as_ref().map(to_json);
+        s.record(cx, last.as_ref(), initial.flatten().as_ref())
     }
 }

@@ -1,0 +1,216 @@
+//! `podcheck matrix --target A --target B …`: the selected cases on each target, one after
+//! the other (two clusters at once halve a 2-core machine for no gain), into one report:
+//! `matrix.json`, `matrix.md`, `matrix.html` and a JUnit and JSON report per column under
+//! `--out`, and the grid on the terminal. Exit 0 when every column ran and each target's
+//! expectations held; 1 when one did not; 2 for bad input (an unknown target); 3 when a
+//! column could not run.
+
+use std::path::PathBuf;
+use std::time::{Instant, SystemTime};
+
+use regex::Regex;
+use tokio_util::sync::CancellationToken;
+
+use super::Outcome;
+use crate::matrix::{self, MatrixReport, column::ColumnOptions};
+use crate::runner::{DEFAULT_PARALLEL, select};
+use crate::suite::{self, Case};
+
+#[derive(Debug, clap::Args)]
+pub struct MatrixArgs {
+    /// A target to run (repeatable; in the order given; the first is what the others are
+    /// compared with). `--target all` runs every target.
+    #[arg(long = "target", value_name = "NAME", required = true)]
+    pub targets: Vec<String>,
+    /// Where the target files are (default: the repository's `ci/targets/`).
+    #[arg(long, value_name = "DIR")]
+    pub targets_dir: Option<PathBuf>,
+    /// A directory of suite files (repeatable). Default: the repository's `suites/`.
+    #[arg(long = "suites", value_name = "DIR")]
+    pub suites: Vec<PathBuf>,
+    /// Run only cases whose `suite::case` matches this regex.
+    #[arg(long, value_name = "REGEX")]
+    pub filter: Option<String>,
+    /// How many cases run at once on each target.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_PARALLEL as u16, value_parser = clap::value_parser!(u16).range(1..))]
+    pub parallel: u16,
+    /// Where to write the reports (default: reports/matrix/).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+}
+
+pub async fn run(args: MatrixArgs) -> Outcome {
+    let suites = match suite::load(&args.suites) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("{e}");
+            return Outcome::BadInput;
+        }
+    };
+    let dir = args
+        .targets_dir
+        .clone()
+        .unwrap_or_else(|| crate::paths::repo_root().join("ci/targets"));
+    let known = match matrix::target::load(&dir, &suites.catalogue) {
+        Ok(t) => t,
+        Err(errors) => {
+            for e in &errors {
+                eprintln!("{e}");
+            }
+            return Outcome::BadInput;
+        }
+    };
+    let mut targets = Vec::new();
+    for name in &args.targets {
+        if name == "all" {
+            targets.extend(known.iter().cloned());
+            continue;
+        }
+        match known.iter().find(|t| &t.name == name) {
+            Some(t) => targets.push(t.clone()),
+            None => {
+                eprintln!(
+                    "error: --target {name}: no such target in {} (known: {}); hint: add {}/{name}.yaml",
+                    dir.display(),
+                    known
+                        .iter()
+                        .map(|t| t.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    dir.display()
+                );
+                return Outcome::BadInput;
+            }
+        }
+    }
+    let filter = match args.filter.as_deref().map(Regex::new).transpose() {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("error: --filter: {e}");
+            return Outcome::BadInput;
+        }
+    };
+    let (selected, _) = select::select(&suites, filter.as_ref(), false);
+    if selected.is_empty() {
+        eprintln!(
+            "error: no case to run (--filter {})",
+            args.filter.as_deref().unwrap_or("")
+        );
+        return Outcome::BadInput;
+    }
+    let mut cases: Vec<Case> = selected.into_iter().cloned().collect();
+    select::schedule(&mut cases, &crate::runner::history::CaseTimes::load());
+    let catalogue: Vec<(String, String)> = suites
+        .catalogue
+        .behaviours
+        .iter()
+        .map(|b| (b.id.clone(), b.text.clone()))
+        .collect();
+    let ids: Vec<String> = catalogue.iter().map(|(i, _)| i.clone()).collect();
+
+    let cancel = CancellationToken::new();
+    let c2 = cancel.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("\ninterrupted: cancelling the running column");
+            c2.cancel();
+        }
+    });
+    let needs_base = targets
+        .iter()
+        .any(|t| matches!(t.node_image, Some(matrix::target::NodeImage::Build(_))));
+    let base_image = if needs_base {
+        match matrix::column::base_image(&dir).await {
+            Ok(i) => Some(i),
+            Err(e) => {
+                eprintln!("error: the base node image: {e}");
+                return Outcome::CouldNotRun;
+            }
+        }
+    } else {
+        None
+    };
+    let opts = ColumnOptions {
+        base_image,
+        parallel: args.parallel as usize,
+    };
+    let generated = SystemTime::now();
+    let started = Instant::now();
+    eprintln!(
+        "podcheck matrix: {} case(s) on {} target(s): {}",
+        cases.len(),
+        targets.len(),
+        targets
+            .iter()
+            .map(|t| t.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let mut columns = Vec::new();
+    for t in &targets {
+        if cancel.is_cancelled() {
+            break;
+        }
+        eprintln!("[{}] {}", t.name, t.description);
+        columns.push(matrix::column::run(t, &cases, &ids, &opts, &cancel).await);
+    }
+    let report = MatrixReport::new(columns, &catalogue, generated, started.elapsed());
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| crate::paths::reports_dir().join("matrix"));
+    if let Err(e) = write(&report, &out) {
+        eprintln!("error: writing the matrix to {}: {e}", out.display());
+        return Outcome::CouldNotRun;
+    }
+    print!("{}", matrix::render::terminal(&report));
+    let problems = matrix::expect::check(&report, &targets);
+    eprintln!("reports: {}", out.display());
+    if report.columns.iter().any(|c| c.error.is_some()) || cancel.is_cancelled() {
+        for p in &problems {
+            eprintln!("  {p}");
+        }
+        println!(
+            "COULD NOT CHECK: a column could not run ({:.0}s)",
+            report.duration.as_secs_f64()
+        );
+        return Outcome::CouldNotRun;
+    }
+    if problems.is_empty() {
+        println!(
+            "ok: every target showed what it says it does ({} behaviour(s) differ, {:.0}s)",
+            report.differences(),
+            report.duration.as_secs_f64()
+        );
+        Outcome::Success
+    } else {
+        println!("UNEXPECTED: the matrix is not what the targets say:");
+        for p in &problems {
+            println!("  {p}");
+        }
+        Outcome::Failed
+    }
+}
+
+fn write(r: &MatrixReport, out: &std::path::Path) -> Result<(), String> {
+    let w = |name: &str, data: &[u8]| {
+        crate::report::write_file(&out.join(name), data).map_err(|e| format!("{name}: {e}"))
+    };
+    w(
+        "matrix.json",
+        serde_json::to_string_pretty(r)
+            .map_err(|e| e.to_string())?
+            .as_bytes(),
+    )?;
+    w("matrix.md", matrix::render::markdown(r).as_bytes())?;
+    w("matrix.html", matrix::render::html(r).as_bytes())?;
+    for c in &r.columns {
+        if let Some(rep) = &c.report {
+            let xml = crate::report::junit::to_string(rep).map_err(|e| e.to_string())?;
+            w(&format!("{}.junit.xml", c.target), xml.as_bytes())?;
+            let js = crate::report::json::to_string(rep).map_err(|e| e.to_string())?;
+            w(&format!("{}.json", c.target), js.as_bytes())?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,285 @@
+//! One column of the matrix: a target's cluster made ready (its node image built, a kind
+//! cluster started on it, or its kubeconfig read), its prepare steps, the run's placement,
+//! the cases, and the facts its header shows. A column that cannot be had says why and
+//! never costs the others their results.
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::{Duration, Instant, SystemTime};
+
+use k8s_openapi::api::core::v1::Node;
+use kube::api::{Api, ListParams};
+use serde::Serialize;
+use tokio_util::sync::CancellationToken;
+
+use super::target::{NodeImage, OciRuntime, Target, TargetKind};
+use crate::cluster::ClusterOptions;
+use crate::report::{RunFacts, RunReport};
+use crate::runner::result::{CaseResult, CaseStatus};
+use crate::runner::setup::{self, SetupOptions};
+use crate::runner::{self, Observer, case, placement};
+use crate::suite::Case;
+
+/// What a column's header says about the implementation.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Facts {
+    pub kubernetes: String,
+    /// `containerd://2.4.2`, as the node the cases ran on reports it.
+    pub container_runtime: String,
+    pub oci_runtime: String,
+    pub kubelet: String,
+    pub cni: String,
+    pub nodes: usize,
+    pub node_image: String,
+    /// Where the pods went (the run's placement).
+    pub placement: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Column {
+    pub target: String,
+    pub kind: TargetKind,
+    pub description: String,
+    pub facts: Facts,
+    /// The run, when the column could run.
+    pub report: Option<RunReport>,
+    /// Why it could not run.
+    pub error: Option<String>,
+    #[serde(serialize_with = "crate::runner::result::secs::serialize")]
+    pub took: Duration,
+}
+
+/// Prints each finished case with its column's name.
+struct Lines<'a>(&'a str);
+
+impl Observer for Lines<'_> {
+    fn finished(&self, r: &CaseResult) {
+        eprintln!("[{}] {}", self.0, crate::report::progress::case_line(r));
+    }
+}
+
+/// The base node image for the targets' recipes: `PODCHECK_NODE_IMAGE`, else what
+/// `ci/node-image/build` (beside `targets_dir`) builds.
+pub async fn base_image(targets_dir: &Path) -> Result<String, String> {
+    if let Ok(i) = std::env::var("PODCHECK_NODE_IMAGE")
+        && !i.is_empty()
+    {
+        return Ok(i);
+    }
+    let script = targets_dir.join("../node-image/build");
+    build_image(&script, None).await
+}
+
+/// Run a recipe; its last line of stdout is the image. Its stderr goes to ours.
+async fn build_image(script: &Path, base: Option<&str>) -> Result<String, String> {
+    let mut cmd = tokio::process::Command::new(script);
+    if let Some(b) = base {
+        cmd.arg(b);
+    }
+    let out = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .output()
+        .await
+        .map_err(|e| format!("running {}: {e}", script.display()))?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    match (
+        out.status.success(),
+        stdout.lines().rev().find(|l| !l.trim().is_empty()),
+    ) {
+        (true, Some(r)) => Ok(r.trim().to_string()),
+        (ok, _) => Err(format!(
+            "the recipe {} {}; hint: run it alone to see its whole output",
+            script.display(),
+            if ok { "printed no image" } else { "failed" }
+        )),
+    }
+}
+
+/// Options every column shares.
+pub struct ColumnOptions {
+    pub base_image: Option<String>,
+    pub parallel: usize,
+}
+
+/// Have the target's cluster, run `cases` on it, and tell what it is.
+pub async fn run(
+    t: &Target,
+    cases: &[Case],
+    catalogue: &[String],
+    opts: &ColumnOptions,
+    cancel: &CancellationToken,
+) -> Column {
+    let started = Instant::now();
+    let mut col = Column {
+        target: t.name.clone(),
+        kind: t.kind,
+        description: t.description.clone(),
+        facts: Facts {
+            placement: t.placement.summary(),
+            ..Facts::default()
+        },
+        report: None,
+        error: None,
+        took: Duration::ZERO,
+    };
+    if let Err(e) = fill(&mut col, t, cases, catalogue, opts, cancel).await {
+        eprintln!("[{}] could not run: {e}", t.name);
+        col.error = Some(e);
+    }
+    col.took = started.elapsed();
+    col
+}
+
+async fn fill(
+    col: &mut Column,
+    t: &Target,
+    cases: &[Case],
+    catalogue: &[String],
+    opts: &ColumnOptions,
+    cancel: &CancellationToken,
+) -> Result<(), String> {
+    let mut cluster = ClusterOptions {
+        keep: false,
+        ..ClusterOptions::from_env()
+    };
+    cluster.kubeconfig = None;
+    match (&t.node_image, &t.kubeconfig_env) {
+        (Some(NodeImage::Image(i)), _) => cluster.node_image = Some(i.clone()),
+        (Some(NodeImage::Build(script)), _) => {
+            let base = opts.base_image.as_deref();
+            eprintln!("[{}] building its node image ({script})", t.name);
+            cluster.node_image = Some(build_image(&t.dir().join(script), base).await?);
+        }
+        (None, Some(env)) => {
+            let kc = std::env::var(env)
+                .ok()
+                .filter(|v| !v.is_empty())
+                .ok_or_else(|| {
+                    format!("no cluster given: set {env} to a kubeconfig of the cluster to check")
+                })?;
+            cluster.kubeconfig = Some(kc.into());
+        }
+        (None, None) => return Err("the target names no cluster".into()),
+    }
+    col.facts.node_image = cluster.node_image.clone().unwrap_or_default();
+    let run_id = runner::new_run_id();
+    let mut p = setup::prepare(SetupOptions {
+        cluster,
+        images: None,
+        keep_on_failure: false,
+        run_id: run_id.clone(),
+        placement: Default::default(),
+    })
+    .await
+    .map_err(|e| e.to_string())?;
+    let outcome = run_on(col, t, cases, catalogue, opts, cancel, &mut p).await;
+    p.cluster.shutdown().await;
+    outcome
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn run_on(
+    col: &mut Column,
+    t: &Target,
+    cases: &[Case],
+    catalogue: &[String],
+    opts: &ColumnOptions,
+    cancel: &CancellationToken,
+    p: &mut setup::Prepared,
+) -> Result<(), String> {
+    let started_at = SystemTime::now();
+    let started = Instant::now();
+    if !t.prepare.steps.is_empty() {
+        let r = case::run(&p.env, &t.prepare, cancel).await;
+        if r.status != CaseStatus::Passed {
+            return Err(format!(
+                "its prepare steps failed: {}",
+                r.failure.map(|f| f.message).unwrap_or_default()
+            ));
+        }
+    }
+    if !t.placement.is_empty() {
+        placement::install(&p.env.client, &p.env.resolver, &t.placement, &p.env.run_id)
+            .await
+            .map_err(|e| e.to_string())?;
+        p.env.placement = t.placement.clone();
+    }
+    col.facts = facts(&p.env, t).await;
+    let mut results =
+        runner::run_cases(&p.env, cases, opts.parallel, cancel, &Lines(&t.name)).await;
+    let last = Instant::now();
+    let left = p.env.finish_cleanup(&mut results).await;
+    let mut facts = RunFacts::of(&p.env.run_id, &p.env, p.images_mode);
+    facts.provider = format!("{} ({})", facts.provider, t.name);
+    let mut suites: Vec<(String, String)> = Vec::new();
+    for c in cases {
+        if !suites.iter().any(|(n, _)| *n == c.suite) {
+            suites.push((c.suite.clone(), c.file.display().to_string()));
+        }
+    }
+    col.report = Some(
+        RunReport::new(facts, started_at, started.elapsed(), suites, results)
+            .with_cleanup(left, last.elapsed())
+            .with_behaviours(catalogue.iter().map(String::as_str)),
+    );
+    Ok(())
+}
+
+/// The header: versions, runtimes, CNI, nodes — of the node the cases' pods are placed on.
+async fn facts(env: &runner::Environment, t: &Target) -> Facts {
+    let mut f = Facts {
+        kubernetes: env.info.server_version.clone(),
+        node_image: env.info.node_image.clone().unwrap_or_default(),
+        placement: t.placement.summary(),
+        ..Facts::default()
+    };
+    let nodes: Api<Node> = Api::all(env.client.clone());
+    let list = nodes
+        .list(&ListParams::default())
+        .await
+        .map(|l| l.items)
+        .unwrap_or_default();
+    f.nodes = list.len();
+    let placed = list.iter().find(|n| {
+        t.placement.node_selector.iter().all(|(k, v)| {
+            n.metadata
+                .labels
+                .as_ref()
+                .and_then(|l| l.get(k))
+                .is_some_and(|x| x == v)
+        })
+    });
+    if let Some(n) = placed
+        .and_then(|n| n.status.as_ref())
+        .and_then(|s| s.node_info.as_ref())
+    {
+        f.container_runtime = n.container_runtime_version.clone();
+        f.kubelet = n.kubelet_version.clone();
+    }
+    let container = placed
+        .and_then(|n| n.metadata.name.as_deref())
+        .and_then(|name| env.nodes.iter().find(|c| c.name == name));
+    let in_node = |cmd: String| async move {
+        match container {
+            Some(c) => c
+                .exec(&["sh", "-c", &cmd])
+                .await
+                .ok()
+                .filter(|o| o.exit_code == 0)
+                .and_then(|o| o.stdout.lines().next().map(str::to_string))
+                .unwrap_or_else(|| "?".into()),
+            None => "— (not a node container)".into(),
+        }
+    };
+    f.oci_runtime = match &t.oci_runtime {
+        Some(OciRuntime::Is(s)) => s.clone(),
+        Some(OciRuntime::Command(cmd)) => in_node(cmd.clone()).await,
+        None => in_node("runc --version | head -n 1".into()).await,
+    };
+    f.cni = in_node(
+        "for f in /etc/cni/net.d/*.conflist; do jq -r '.name + \" (\" + ([.plugins[].type] | join(\", \")) + \")\"' \"$f\"; done | head -n 1".into(),
+    )
+    .await;
+    f
+}

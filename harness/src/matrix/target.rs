@@ -1,0 +1,235 @@
+//! Targets (`ci/targets/<name>.yaml`): the implementations of the Pod API that `podcheck
+//! matrix` compares, one file each. A target says where its cluster comes from (a node image
+//! built by a recipe beside it, or a kubeconfig), what to set up on it before the cases (steps,
+//! in the suite schema), where the cases' pods go (a placement), how to read its OCI runtime,
+//! and what the matrix must show for it (the matrix's own test).
+//!
+//! ```yaml
+//! target: gvisor
+//! description: gVisor's runsc behind the RuntimeClass `gvisor`, on podcheck's offline node
+//! kind: runtime                     # baseline | runtime | negative-control | cluster
+//! node_image: { build: gvisor/build }   # run with the base node image as $1; prints the image last
+//! prepare:
+//!   - apply: { manifest: { apiVersion: node.k8s.io/v1, kind: RuntimeClass, metadata: { name: gvisor }, handler: runsc } }
+//! placement: { runtime_class: gvisor }
+//! oci_runtime: { command: "runsc --version | head -n 1" }    # in the node; or { is: "…" }
+//! expect: { does_not_conform: [POD-COLOCATE] }               # the rest conforms
+//! ```
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+
+use crate::runner::placement::{Placement, Toleration};
+use crate::steps::{LoadCx, Step};
+use crate::suite::loader::{LoadError, from_yaml};
+use crate::suite::{Case, Catalogue};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TargetKind {
+    /// The implementation the others are compared with.
+    Baseline,
+    /// A real container runtime or OCI runtime.
+    Runtime,
+    /// A fake kubelet: it must be told apart from the real ones.
+    NegativeControl,
+    /// A cluster given by kubeconfig.
+    Cluster,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TargetFile {
+    target: Spanned<String>,
+    description: String,
+    kind: TargetKind,
+    #[serde(default)]
+    node_image: Option<NodeImage>,
+    #[serde(default)]
+    kubeconfig_env: Option<String>,
+    #[serde(default)]
+    prepare: Vec<Spanned<Step>>,
+    #[serde(default)]
+    placement: Option<PlacementSpec>,
+    #[serde(default)]
+    oci_runtime: Option<OciRuntime>,
+    #[serde(default)]
+    expect: Option<Expect>,
+}
+
+/// How the node image of a target is had.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub enum NodeImage {
+    /// A script (relative to the targets directory) that builds it, cached by its inputs,
+    /// and prints its reference as the last line of stdout. It gets the base node image as
+    /// its first argument (the baseline's own recipe ignores it).
+    Build(String),
+    /// An image already there.
+    Image(String),
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PlacementSpec {
+    #[serde(default)]
+    runtime_class: Option<String>,
+    #[serde(default)]
+    node_selector: std::collections::BTreeMap<String, String>,
+    #[serde(default)]
+    tolerations: Vec<String>,
+}
+
+/// How the column header learns the OCI runtime.
+#[derive(Clone, Debug, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub enum OciRuntime {
+    /// A shell command run in the first node container; its first line.
+    Command(String),
+    /// Said as it is (fake kubelets run nothing).
+    Is(String),
+}
+
+/// What the matrix must show for this target.
+#[derive(Clone, Debug, Default, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expect {
+    /// These behaviours must not conform (every other that runs must), or `all` of them.
+    #[serde(default)]
+    pub does_not_conform: Vec<String>,
+    /// With `does_not_conform`, the behaviours that must still conform (the rest may go
+    /// either way); without it, ignored: every behaviour must conform.
+    #[serde(default)]
+    pub conforms: Vec<String>,
+}
+
+/// A loaded target.
+#[derive(Clone, Debug)]
+pub struct Target {
+    pub name: String,
+    pub description: String,
+    pub kind: TargetKind,
+    pub file: PathBuf,
+    pub node_image: Option<NodeImage>,
+    pub kubeconfig_env: Option<String>,
+    /// The prepare steps, as a case of their own.
+    pub prepare: Case,
+    pub placement: Placement,
+    pub oci_runtime: Option<OciRuntime>,
+    pub expect: Expect,
+}
+
+impl Target {
+    /// The directory its recipes are relative to.
+    pub fn dir(&self) -> PathBuf {
+        self.file
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default()
+    }
+}
+
+/// The targets of `dir`, checked: errors name the file, line and field.
+pub fn load(dir: &Path, catalogue: &Catalogue) -> Result<Vec<Target>, Vec<LoadError>> {
+    let files = crate::suite::loader::suite_files(dir).map_err(|e| vec![e])?;
+    let mut out = Vec::new();
+    let mut errors = Vec::new();
+    for f in files {
+        match std::fs::read_to_string(&f) {
+            Ok(text) => match parse(&f, &text, catalogue) {
+                Ok(t) => out.push(t),
+                Err(e) => errors.extend(e),
+            },
+            Err(e) => errors.push(LoadError::file(&f, format!("cannot read: {e}"))),
+        }
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(errors)
+    }
+}
+
+pub fn parse(path: &Path, text: &str, catalogue: &Catalogue) -> Result<Target, Vec<LoadError>> {
+    let f: TargetFile = from_yaml(path, text).map_err(|e| vec![e])?;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let here = f.target.referenced;
+    let name = f.target.value.clone();
+    let mut errors = Vec::new();
+    let mut err = |msg: String| errors.push(LoadError::at(path, here, msg));
+    match (&f.node_image, &f.kubeconfig_env, f.kind) {
+        (None, None, _) => err("give `node_image` (a kind cluster podcheck starts) or `kubeconfig_env` (a cluster given)".into()),
+        (Some(_), Some(_), _) => err("give either `node_image` or `kubeconfig_env`, not both".into()),
+        (Some(_), None, TargetKind::Cluster) => err("kind `cluster` is a cluster given by kubeconfig: give `kubeconfig_env`".into()),
+        _ => {}
+    }
+    if let Some(NodeImage::Build(script)) = &f.node_image
+        && !dir.join(script).is_file()
+    {
+        err(format!(
+            "node_image.build: no script `{script}` beside {}",
+            path.display()
+        ));
+    }
+    let mut placement = Placement::default();
+    if let Some(p) = f.placement {
+        placement.runtime_class = p.runtime_class;
+        placement.node_selector = p.node_selector;
+        for t in p.tolerations {
+            match t.parse::<Toleration>() {
+                Ok(t) => placement.tolerations.push(t),
+                Err(e) => err(format!("placement.tolerations: {e}")),
+            }
+        }
+    }
+    let expect = f.expect.unwrap_or_default();
+    for id in expect.does_not_conform.iter().chain(&expect.conforms) {
+        if id != "all" && catalogue.get(id).is_none() {
+            err(format!("expect: unknown behaviour ID `{id}`"));
+        }
+    }
+    let mut steps = Vec::new();
+    let mut locs = Vec::new();
+    for (i, s) in f.prepare.into_iter().enumerate() {
+        let mut step = s.value;
+        if let Err(e) = step.validate(&LoadCx { dir }) {
+            errors.push(LoadError::at(
+                path,
+                s.referenced,
+                format!("prepare[{i}].{}: {}", step.kind(), e.full_text()),
+            ));
+        }
+        locs.push((s.referenced.line(), s.referenced.column()));
+        steps.push(step);
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(Target {
+        prepare: Case {
+            suite: format!("target-{name}"),
+            name: "prepare".into(),
+            description: None,
+            covers: Vec::new(),
+            timeout: Duration::from_secs(180),
+            ignore: None,
+            expect_failure: None,
+            steps,
+            step_locations: locs,
+            file: path.to_path_buf(),
+            line: here.line(),
+        },
+        name,
+        description: f.description,
+        kind: f.kind,
+        file: path.to_path_buf(),
+        node_image: f.node_image,
+        kubeconfig_env: f.kubeconfig_env,
+        placement,
+        oci_runtime: f.oci_runtime,
+        expect,
+    })
+}
