@@ -208,3 +208,134 @@ impl MatrixReport {
         self.rows.iter().filter(|r| r.differs).count()
     }
 }
+
+#[cfg(test)]
+pub(crate) mod fixtures {
+    //! A matrix as a run would make it: a baseline that passes, a fake kubelet that fails
+    //! what needs a kubelet, a column that could not run.
+    use super::*;
+    use crate::matrix::column::{Column, Facts};
+    use crate::matrix::target::TargetKind;
+    use crate::report::{RunFacts, RunReport};
+    use crate::runner::result::{CaseResult, CaseStatus, Failure};
+
+    fn case(name: &str, covers: &[&str], status: CaseStatus, metric: Option<f64>) -> CaseResult {
+        let mut r = crate::report::fixtures::case("s", name, status.clone());
+        r.covers = covers.iter().map(|s| s.to_string()).collect();
+        r.status = status;
+        if r.status == CaseStatus::Failed {
+            r.failure = Some(Failure {
+                step: Some(3),
+                message: format!("[{}] step 3 (logs pod/kuard) failed: the log did not match", covers.join(", ")),
+                detail: String::new(),
+                summary: Some("the log did not match".into()),
+                expected: Some("x".into()),
+                actual: Some("y".into()),
+            });
+        }
+        if let Some(m) = metric {
+            r.metrics.insert("liveness_kill_to_running".into(), m);
+        }
+        r
+    }
+
+    fn column(target: &str, kind: TargetKind, cases: Vec<CaseResult>) -> Column {
+        let report = RunReport::new(
+            RunFacts::default(),
+            SystemTime::UNIX_EPOCH,
+            Duration::from_secs(60),
+            vec![("s".into(), "s.yaml".into())],
+            cases,
+        )
+        .with_behaviours(["LOGS", "MANIFEST-VALIDATE", "POD-COLOCATE"]);
+        Column {
+            target: target.into(),
+            kind,
+            description: format!("the {target} column"),
+            facts: Facts {
+                kubernetes: "v1.37.2".into(),
+                container_runtime: "containerd://1.6.20".into(),
+                ..Facts::default()
+            },
+            report: Some(report),
+            error: None,
+            took: Duration::from_secs(90),
+        }
+    }
+
+    pub fn matrix() -> MatrixReport {
+        let kind = column(
+            "kind",
+            TargetKind::Baseline,
+            vec![
+                case("logs", &["LOGS"], CaseStatus::Passed, Some(1.0)),
+                case("validate", &["MANIFEST-VALIDATE"], CaseStatus::Passed, None),
+            ],
+        );
+        let kwok = column(
+            "kwok",
+            TargetKind::NegativeControl,
+            vec![
+                case("logs", &["LOGS"], CaseStatus::Failed, None),
+                case("validate", &["MANIFEST-VALIDATE"], CaseStatus::Passed, None),
+            ],
+        );
+        let mut down = column("gvisor", TargetKind::Runtime, Vec::new());
+        down.report = None;
+        down.error = Some("the recipe gvisor/build failed".into());
+        let catalogue = [
+            ("LOGS".to_string(), "logs".to_string()),
+            ("MANIFEST-VALIDATE".into(), "validate".into()),
+            ("POD-COLOCATE".into(), "colocate".into()),
+        ];
+        MatrixReport::new(
+            vec![kind, kwok, down],
+            &catalogue,
+            SystemTime::UNIX_EPOCH,
+            Duration::from_secs(300),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_counts_and_the_differences_first() {
+        let m = fixtures::matrix();
+        // Every row differs (the column that could not run differs everywhere), LOGS first
+        // in catalogue order.
+        assert_eq!(m.rows[0].behaviour, "LOGS");
+        let logs = &m.rows[0];
+        assert_eq!(
+            logs.cells.iter().map(|c| c.verdict).collect::<Vec<_>>(),
+            [Verdict::Pass, Verdict::Fail, Verdict::CouldNotRun]
+        );
+        assert_eq!(logs.cells[1].case.as_deref(), Some("s::logs"));
+        assert!(logs.cells[1].reason.as_deref().unwrap().contains("the log did not match"));
+        let colocate = m.rows.iter().find(|r| r.behaviour == "POD-COLOCATE").unwrap();
+        assert_eq!(colocate.cells[0].verdict, Verdict::NotApplicable);
+        assert_eq!(
+            m.counts[1],
+            Counts { pass: 1, fail: 1, not_applicable: 1, ..Counts::default() }
+        );
+        assert_eq!(m.counts[2].could_not_run, 3);
+        assert_eq!(m.timing[0].metric, "liveness_kill_to_running");
+        assert_eq!(m.timing[0].values, vec![Some(1.0), None, None]);
+    }
+
+    #[test]
+    fn the_renderings_say_the_same() {
+        let m = fixtures::matrix();
+        let t = crate::matrix::render::terminal(&m);
+        assert!(t.contains("LOGS on kwok: s::logs — [LOGS] step 3"), "{t}");
+        assert!(t.contains("gvisor could not run: the recipe gvisor/build failed"), "{t}");
+        let md = crate::matrix::render::markdown(&m);
+        assert!(md.contains("| **LOGS** | ✓ pass | ✗ fail `s::logs`: [LOGS] step 3"), "{md}");
+        let html = crate::matrix::render::html(&m);
+        assert_eq!(html.matches("data-verdict=\"fail\"").count(), 1);
+        assert!(html.contains("data-target=\"kwok\" data-count=\"conforms\" data-value=\"1\""), "{html}");
+        assert!(!html.contains("http://") && !html.contains("https://") && !html.contains("src="), "self-contained");
+    }
+}
