@@ -575,7 +575,7 @@ mod tests {
         assert_eq!(
             step_errors("wait: { pod: kuard, conditon: Ready }"),
             vec![
-                "D/s.yaml:6:29: cases[0].steps[0].wait.conditon: unknown field `conditon`, expected one of pod, object, condition, phase, match, expr, absent, during, timeout"
+                "D/s.yaml:6:29: cases[0].steps[0].wait.conditon: unknown field `conditon`, expected one of pod, object, condition, phase, match, expr, absent, during, timeout, record"
             ]
         );
         assert_eq!(
