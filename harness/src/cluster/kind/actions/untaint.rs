@@ -4,11 +4,14 @@ use super::Context;
 use crate::cluster::error::ClusterError;
 
 pub async fn run(ctx: &mut Context) -> Result<(), ClusterError> {
-    // The trailing '-' removes the taint; `--all` because the node name is the node's.
+    // The trailing '-' removes the taint. By name, not `--all`: a node image may bring a
+    // node agent of its own (a virtual kubelet) whose node registers as soon as the API
+    // server answers and has no such taint, which `--all` reports as an error.
+    let node = ctx.node.name.clone();
     ctx.node_kubectl(&[
         "taint",
         "nodes",
-        "--all",
+        &node,
         "node-role.kubernetes.io/control-plane-",
     ])
     .await
