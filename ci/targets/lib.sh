@@ -16,12 +16,13 @@ hash_dir() {
   (cd "$1" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum) | sha256sum | cut -c1-12
 }
 
-# variant_ref BASE: the tag of this target's image on BASE (changes with the recipe or the base).
+# variant_ref BASE: the tag of this target's image on BASE (changes with the recipe or the
+# base, never with where the checkout is).
 variant_ref() {
   local base_id
   base_id=$(docker image inspect -f '{{.Id}}' "$1" 2>/dev/null) || die "no base node image $1 (build it with ci/node-image/build)"
   local key
-  key=$( (hash_dir "$targets_dir/$target"; sha256sum "$targets_dir/lib.sh"; echo "$base_id") | sha256sum | cut -c1-12)
+  key=$( (hash_dir "$targets_dir/$target"; sha256sum <"$targets_dir/lib.sh"; echo "$base_id") | sha256sum | cut -c1-12)
   echo "podcheck.local/node-$target:$key"
 }
 
