@@ -248,7 +248,9 @@ impl Log {
             "failed to try resolving symlinks in path ",
         ];
         let lp = self.params(false, false);
-        let text = cx
+        // The kubelet's last answer that was not the log: what a timeout reports.
+        let refused = std::sync::Mutex::new(None::<String>);
+        let read = cx
             .bounded("logs", async {
                 loop {
                     let text = self.api.logs(&self.pod, &lp).await.map_err(|e| {
@@ -257,10 +259,33 @@ impl Log {
                     if !NOT_THE_LOG.iter().any(|p| text.starts_with(p)) {
                         return Ok(text);
                     }
+                    *refused.lock().unwrap() = Some(text);
                     tokio::time::sleep(Duration::from_millis(300)).await;
                 }
             })
-            .await?;
+            .await;
+        let text = match (read, refused.into_inner().unwrap()) {
+            (
+                Err(StepError::Timeout {
+                    after, api_error, ..
+                }),
+                Some(answer),
+            ) => {
+                return Err(StepError::Timeout {
+                    after,
+                    last: Some(Mismatch::new(
+                        format!(
+                            "{} of {} never came: the kubelet kept answering otherwise",
+                            self.what, self.pod
+                        ),
+                        self.what,
+                        answer.trim(),
+                    )),
+                    api_error,
+                });
+            }
+            (read, _) => read?,
+        };
         cx.note(format!(
             "{} of {}: {} lines",
             self.what,
@@ -303,9 +328,10 @@ impl Log {
                 Ok(true) => {}
                 // The stream ended (the container stopped): read what is there.
                 Ok(false) => {}
-                Err(StepError::Timeout { after, .. }) => {
+                // Timed out in this round: the time is the whole follow's, not the round's.
+                Err(StepError::Timeout { .. }) => {
                     return Err(StepError::Timeout {
-                        after,
+                        after: started.elapsed(),
                         last: m.check(self.what, &streamed).err(),
                         api_error: None,
                     });

@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use super::check::CheckSpec;
 use super::{Invalid, LoadCx, StepCx, StepError, StepKind};
 use crate::api::object::to_json;
-use crate::api::watch::{Mode, watch_object};
+use crate::api::watch::{Mode, WatchError, watch_object};
 use crate::fields::Dur;
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -61,15 +61,41 @@ impl StepKind for Wait {
         let (api, name, shown) = s.object_api(cx).await?;
         let pred = s.compile(cx.vars())?;
         let mut initial: Option<Option<serde_json::Value>> = None;
+        // The last miss while the object still existed: when it then goes away, the
+        // failure says what it was before, not only that it is gone.
+        let mut before_gone: Option<super::Mismatch> = None;
         let (last, took) =
             watch_object(api, &name, Mode::Until, cx.deadline, &cx.env.cancel, |o| {
                 let v = o.map(to_json);
                 let first = initial.get_or_insert_with(|| v.clone());
                 // Unknown is "not yet" too: the field may appear (a container starting).
-                pred.check(v.as_ref(), first.as_ref())
-                    .map_err(|m| m.into_mismatch())
+                let r = pred
+                    .check(v.as_ref(), first.as_ref())
+                    .map_err(|m| m.into_mismatch());
+                if let (Err(m), Some(_)) = (&r, &v) {
+                    before_gone = Some(m.clone());
+                }
+                r
             })
-            .await?;
+            .await
+            .map_err(|e| match (e, before_gone.take()) {
+                (
+                    WatchError::Timeout {
+                        after,
+                        last: Some(mut m),
+                        api_error,
+                    },
+                    Some(b),
+                ) if m.actual == "(absent)" => {
+                    m.actual = format!("(absent); before it went: {}: {}", b.summary, b.actual);
+                    WatchError::Timeout {
+                        after,
+                        last: Some(m),
+                        api_error,
+                    }
+                }
+                (e, _) => e,
+            })?;
         cx.note(format!("{shown}: held after {:.2}s", took.as_secs_f64()));
         let last = last.as_ref().map(to_json);
         s.record(cx, last.as_ref(), initial.flatten().as_ref())
