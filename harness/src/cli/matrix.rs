@@ -63,7 +63,7 @@ pub async fn run(args: MatrixArgs) -> Outcome {
     let mut targets = Vec::new();
     for name in &args.targets {
         if name == "all" {
-            targets.extend(known.iter().cloned());
+            targets.extend(all_here(&known));
             continue;
         }
         match known.iter().find(|t| &t.name == name) {
@@ -213,4 +213,28 @@ fn write(r: &MatrixReport, out: &std::path::Path) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// What `--target all` means: every target that can run here, the baselines first (the
+/// first column is what the others are compared with), then the rest in file order. A
+/// cluster target whose kubeconfig variable is unset is left out, with a note: it has no
+/// cluster to run on, and asking for all should not make the run "could not run".
+fn all_here(known: &[matrix::target::Target]) -> Vec<matrix::target::Target> {
+    use matrix::target::TargetKind;
+    let (mut first, rest): (Vec<_>, Vec<_>) = known
+        .iter()
+        .filter(|t| match &t.kubeconfig_env {
+            Some(var) if std::env::var_os(var).is_none() => {
+                eprintln!(
+                    "note: --target all leaves out `{}`: {var} is not set",
+                    t.name
+                );
+                false
+            }
+            _ => true,
+        })
+        .cloned()
+        .partition(|t| t.kind == TargetKind::Baseline);
+    first.extend(rest);
+    first
 }
