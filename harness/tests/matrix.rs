@@ -27,11 +27,20 @@ use podcheck::runner::result::{CaseResult, CaseStatus, Failure};
 pub const SELECTION: &str = "^(manifests::invalid-manifest-is-rejected|kubectl-basics::kubectl-run-creates-a-pod|access::logs|access::exec|access::exec-without-bash|health::failing-liveness-restarts-the-container|pod-sharing::containers-share-one-node)$";
 
 /// The targets the CI matrix compares, baseline first.
-pub const TARGETS: &[&str] = &["kind", "containerd2", "gvisor", "crun", "kwok", "virtual-kubelet"];
+pub const TARGETS: &[&str] = &[
+    "kind",
+    "containerd2",
+    "gvisor",
+    "crun",
+    "kwok",
+    "virtual-kubelet",
+];
 
 fn chromium() -> Result<PathBuf, Failed> {
     for c in ["chromium", "chromium-browser", "google-chrome"] {
-        if let Ok(out) = Command::new("sh").args(["-c", &format!("command -v {c}")]).output()
+        if let Ok(out) = Command::new("sh")
+            .args(["-c", &format!("command -v {c}")])
+            .output()
             && out.status.success()
         {
             return Ok(PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()));
@@ -108,13 +117,15 @@ fn page_matches_json(dom: &str, json: &serde_json::Value) -> Result<(), Failed> 
         )
         .into());
     }
-    let count = regex::Regex::new(
-        r#"data-target="([^"]+)" data-count="([^"]+)" data-value="(\d+)""#,
-    )
-    .unwrap();
+    let count =
+        regex::Regex::new(r#"data-target="([^"]+)" data-count="([^"]+)" data-value="(\d+)""#)
+            .unwrap();
     let mut n = 0;
     for c in count.captures_iter(dom) {
-        let i = targets.iter().position(|t| *t == c[1]).ok_or("a count for no target")?;
+        let i = targets
+            .iter()
+            .position(|t| *t == c[1])
+            .ok_or("a count for no target")?;
         let key = match &c[2] {
             "conforms" => "pass",
             "does not conform" => "fail",
@@ -123,7 +134,9 @@ fn page_matches_json(dom: &str, json: &serde_json::Value) -> Result<(), Failed> 
             "could not run" => "could_not_run",
             other => return Err(format!("unknown count {other}").into()),
         };
-        let want = json["counts"][i][key].as_u64().ok_or("no such count in the JSON")?;
+        let want = json["counts"][i][key]
+            .as_u64()
+            .ok_or("no such count in the JSON")?;
         if c[3].parse::<u64>().unwrap() != want {
             return Err(format!("{} {}: page {} != JSON {want}", &c[1], &c[2], &c[3]).into());
         }
@@ -145,7 +158,11 @@ fn sample_case(name: &str, covers: &str, passed: bool) -> CaseResult {
         file: "s.yaml".into(),
         covers: vec![covers.into()],
         namespace: String::new(),
-        status: if passed { CaseStatus::Passed } else { CaseStatus::Failed },
+        status: if passed {
+            CaseStatus::Passed
+        } else {
+            CaseStatus::Failed
+        },
         duration: Duration::from_secs(3),
         step_time: Duration::from_secs(3),
         started: SystemTime::UNIX_EPOCH,
@@ -178,7 +195,10 @@ fn sample() -> MatrixReport {
                 SystemTime::UNIX_EPOCH,
                 Duration::from_secs(9),
                 vec![("s".into(), "s.yaml".into())],
-                vec![sample_case("logs", "LOGS", logs_pass), sample_case("exec", "EXEC", true)],
+                vec![
+                    sample_case("logs", "LOGS", logs_pass),
+                    sample_case("exec", "EXEC", true),
+                ],
             )
             .with_behaviours(["LOGS", "EXEC", "CP"]),
         ),
@@ -230,7 +250,15 @@ fn e2e_trial() -> Result<(), Failed> {
         return Err(format!(
             "podcheck matrix exited {:?}:\n{stdout}\n--- stderr (last 60 lines) ---\n{}",
             out.status.code(),
-            stderr.lines().rev().take(60).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("\n")
+            stderr
+                .lines()
+                .rev()
+                .take(60)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect::<Vec<_>>()
+                .join("\n")
         )
         .into());
     }
@@ -248,7 +276,9 @@ fn e2e_trial() -> Result<(), Failed> {
             .filter(|r| r["cells"][0]["verdict"] != r["cells"][i]["verdict"])
             .count();
         if differs < 3 {
-            return Err(format!("{fake} differs from the baseline in {differs} behaviour(s) only").into());
+            return Err(
+                format!("{fake} differs from the baseline in {differs} behaviour(s) only").into(),
+            );
         }
     }
     page_matches_json(&rendered(&out_dir.join("matrix.html"))?, &json)
@@ -258,9 +288,15 @@ fn main() -> std::process::ExitCode {
     let args = Arguments::from_args();
     let e2e = std::env::var("PODCHECK_E2E").map_or(true, |v| v != "0");
     let trials = vec![
-        Trial::test("matrix::the-html-page-renders-in-chromium-as-the-json-says", html_trial),
-        Trial::test("matrix::fake-kubelets-are-told-apart-from-real-runtimes", e2e_trial)
-            .with_ignored_flag(!e2e),
+        Trial::test(
+            "matrix::the-html-page-renders-in-chromium-as-the-json-says",
+            html_trial,
+        ),
+        Trial::test(
+            "matrix::fake-kubelets-are-told-apart-from-real-runtimes",
+            e2e_trial,
+        )
+        .with_ignored_flag(!e2e),
     ];
     libtest_mimic::run(&args, trials).exit_code()
 }

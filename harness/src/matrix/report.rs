@@ -226,7 +226,10 @@ pub(crate) mod fixtures {
         if r.status == CaseStatus::Failed {
             r.failure = Some(Failure {
                 step: Some(3),
-                message: format!("[{}] step 3 (logs pod/kuard) failed: the log did not match", covers.join(", ")),
+                message: format!(
+                    "[{}] step 3 (logs pod/kuard) failed: the log did not match",
+                    covers.join(", ")
+                ),
                 detail: String::new(),
                 summary: Some("the log did not match".into()),
                 expected: Some("x".into()),
@@ -313,12 +316,27 @@ mod tests {
             [Verdict::Pass, Verdict::Fail, Verdict::CouldNotRun]
         );
         assert_eq!(logs.cells[1].case.as_deref(), Some("s::logs"));
-        assert!(logs.cells[1].reason.as_deref().unwrap().contains("the log did not match"));
-        let colocate = m.rows.iter().find(|r| r.behaviour == "POD-COLOCATE").unwrap();
+        assert!(
+            logs.cells[1]
+                .reason
+                .as_deref()
+                .unwrap()
+                .contains("the log did not match")
+        );
+        let colocate = m
+            .rows
+            .iter()
+            .find(|r| r.behaviour == "POD-COLOCATE")
+            .unwrap();
         assert_eq!(colocate.cells[0].verdict, Verdict::NotApplicable);
         assert_eq!(
             m.counts[1],
-            Counts { pass: 1, fail: 1, not_applicable: 1, ..Counts::default() }
+            Counts {
+                pass: 1,
+                fail: 1,
+                not_applicable: 1,
+                ..Counts::default()
+            }
         );
         assert_eq!(m.counts[2].could_not_run, 3);
         assert_eq!(m.timing[0].metric, "liveness_kill_to_running");
@@ -330,12 +348,24 @@ mod tests {
         let m = fixtures::matrix();
         let t = crate::matrix::render::terminal(&m);
         assert!(t.contains("LOGS on kwok: s::logs — [LOGS] step 3"), "{t}");
-        assert!(t.contains("gvisor could not run: the recipe gvisor/build failed"), "{t}");
+        assert!(
+            t.contains("gvisor could not run: the recipe gvisor/build failed"),
+            "{t}"
+        );
         let md = crate::matrix::render::markdown(&m);
-        assert!(md.contains("| **LOGS** | ✓ pass | ✗ fail `s::logs`: [LOGS] step 3"), "{md}");
+        assert!(
+            md.contains("| **LOGS** | ✓ pass | ✗ fail `s::logs`: [LOGS] step 3"),
+            "{md}"
+        );
         let html = crate::matrix::render::html(&m);
         assert_eq!(html.matches("data-verdict=\"fail\"").count(), 1);
-        assert!(html.contains("data-target=\"kwok\" data-count=\"conforms\" data-value=\"1\""), "{html}");
-        assert!(!html.contains("http://") && !html.contains("https://") && !html.contains("src="), "self-contained");
+        assert!(
+            html.contains("data-target=\"kwok\" data-count=\"conforms\" data-value=\"1\""),
+            "{html}"
+        );
+        assert!(
+            !html.contains("http://") && !html.contains("https://") && !html.contains("src="),
+            "self-contained"
+        );
     }
 }
