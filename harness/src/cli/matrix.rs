@@ -19,7 +19,8 @@ use crate::suite::{self, Case};
 #[derive(Debug, clap::Args)]
 pub struct MatrixArgs {
     /// A target to run (repeatable; in the order given; the first is what the others are
-    /// compared with). `--target all` runs every target.
+    /// compared with). `--target all` runs every target: the baseline first, a kubeconfig
+    /// target only when its variable is set.
     #[arg(long = "target", value_name = "NAME", required = true)]
     pub targets: Vec<String>,
     /// Where the target files are (default: the repository's `ci/targets/`).
