@@ -134,23 +134,7 @@ impl Target {
 
 /// The targets of `dir`, checked: errors name the file, line and field.
 pub fn load(dir: &Path, catalogue: &Catalogue) -> Result<Vec<Target>, Vec<LoadError>> {
-    let files = crate::suite::loader::suite_files(dir).map_err(|e| vec![e])?;
-    let mut out = Vec::new();
-    let mut errors = Vec::new();
-    for f in files {
-        match std::fs::read_to_string(&f) {
-            Ok(text) => match parse(&f, &text, catalogue) {
-                Ok(t) => out.push(t),
-                Err(e) => errors.extend(e),
-            },
-            Err(e) => errors.push(LoadError::file(&f, format!("cannot read: {e}"))),
-        }
-    }
-    if errors.is_empty() {
-        Ok(out)
-    } else {
-        Err(errors)
-    }
+    crate::suite::loader::load_each(dir, |path, text| parse(path, text, catalogue))
 }
 
 pub fn parse(path: &Path, text: &str, catalogue: &Catalogue) -> Result<Target, Vec<LoadError>> {

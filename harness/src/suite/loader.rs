@@ -530,6 +530,31 @@ pub fn load(dirs: &[PathBuf]) -> Result<Suites, LoadErrors> {
     }
 }
 
+/// Every file of `dir` (as [`suite_files`] lists them) through `parse`: what parsed, or every
+/// error of every file, each naming its file.
+pub fn load_each<T>(
+    dir: &Path,
+    mut parse: impl FnMut(&Path, &str) -> Result<T, Vec<LoadError>>,
+) -> Result<Vec<T>, Vec<LoadError>> {
+    let files = suite_files(dir).map_err(|e| vec![e])?;
+    let mut out = Vec::new();
+    let mut errors = Vec::new();
+    for f in files {
+        match std::fs::read_to_string(&f) {
+            Ok(text) => match parse(&f, &text) {
+                Ok(t) => out.push(t),
+                Err(e) => errors.extend(e),
+            },
+            Err(e) => errors.push(LoadError::file(&f, format!("cannot read: {e}"))),
+        }
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(errors)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

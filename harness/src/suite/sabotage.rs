@@ -91,23 +91,7 @@ pub fn dir(root: &Path) -> PathBuf {
 
 /// Every sabotage of `dir`, checked against the suites: errors name the file, line and field.
 pub fn load(dir: &Path, suites: &Suites) -> Result<Vec<Sabotage>, Vec<LoadError>> {
-    let files = super::loader::suite_files(dir).map_err(|e| vec![e])?;
-    let mut out = Vec::new();
-    let mut errors = Vec::new();
-    for f in files {
-        match std::fs::read_to_string(&f) {
-            Ok(text) => match parse(&f, &text, suites) {
-                Ok(s) => out.push(s),
-                Err(e) => errors.extend(e),
-            },
-            Err(e) => errors.push(LoadError::file(&f, format!("cannot read: {e}"))),
-        }
-    }
-    if errors.is_empty() {
-        Ok(out)
-    } else {
-        Err(errors)
-    }
+    super::loader::load_each(dir, |path, text| parse(path, text, suites))
 }
 
 /// One sabotage file's text.
