@@ -548,29 +548,27 @@ async fn cluster_up_tied_to_a_process_goes_when_that_process_exits() {
     );
 }
 
-/// A node image whose kubeadm refuses `init` (a wrapper in front of the real one, in a layer
-/// on top of the node image under test): `cluster up` must fail with kubeadm's own last lines
-/// and the kubelet's journal, and leave no container behind.
-async fn a_failing_kubeadm_init_reports_its_output_and_the_kubelet_journal() {
+/// A node image whose kubeadm refuses `phase` (a wrapper in front of the real one, in a layer
+/// on top of the node image under test), tagged `tag`; removed again by the caller.
+async fn node_image_whose_kubeadm_refuses(phase: &str, tag: &str) -> String {
     let Ok(base) = std::env::var("PODCHECK_NODE_IMAGE") else {
         panic!("PODCHECK_NODE_IMAGE must name the node image (run through ci/offline)");
     };
-    let _serial = SERIAL.lock().await;
-    let broken = "podcheck.local/node:kubeadm-init-fails";
+    let broken = format!("podcheck.local/node:{tag}");
     let dockerfile = format!(
         "FROM {base}\n\
          RUN mv /usr/bin/kubeadm /usr/bin/kubeadm.real \
           && printf '%s\\n' '#!/bin/sh' \
-             'if [ \"$1\" = init ]; then' \
-             '  echo \"[init] Using Kubernetes version: (podcheck test)\"' \
-             '  echo \"error: podcheck test: this kubeadm refuses to init\" >&2' \
+             'if [ \"$1\" = {phase} ]; then' \
+             '  echo \"[{phase}] (podcheck test)\"' \
+             '  echo \"error: podcheck test: this kubeadm refuses to {phase}\" >&2' \
              '  exit 3' \
              'fi' \
              'exec /usr/bin/kubeadm.real \"$@\"' > /usr/bin/kubeadm \
           && chmod 755 /usr/bin/kubeadm\n"
     );
     let mut build = tokio::process::Command::new("docker")
-        .args(["build", "-q", "-t", broken, "-"])
+        .args(["build", "-q", "-t", &broken, "-"])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::null())
         .spawn()
@@ -581,28 +579,45 @@ async fn a_failing_kubeadm_init_reports_its_output_and_the_kubelet_journal() {
         stdin.write_all(dockerfile.as_bytes()).await.unwrap();
     }
     assert!(build.wait().await.unwrap().success(), "docker build failed");
+    broken
+}
 
+/// `cluster up` with a node image whose kubeadm refuses `phase`: it must fail with kubeadm's
+/// own last lines and the kubelet's journal, and leave no container and no network behind.
+async fn cluster_up_failing_at(phase: &str, tag: &str, extra: &[&str], want: &[&str]) {
+    let broken = node_image_whose_kubeadm_refuses(phase, tag).await;
+    let mut args = vec!["--node-image", broken.as_str()];
+    args.extend_from_slice(extra);
     let (code, stderr) = within(
         "cluster up with a failing kubeadm",
-        180,
-        cluster_up_with(&["--node-image", broken], &[]),
+        240,
+        cluster_up_with(&args, &[]),
     )
     .await;
     let left = std::process::Command::new("docker")
         .args(["ps", "-aq", "--filter", &format!("ancestor={broken}")])
         .output()
         .unwrap();
+    let networks = std::process::Command::new("docker")
+        .args([
+            "network",
+            "ls",
+            "-q",
+            "--filter",
+            &format!("label={}", docker::OWNER_PID_LABEL),
+        ])
+        .output()
+        .unwrap();
     let _ = std::process::Command::new("docker")
-        .args(["rmi", "-f", broken])
+        .args(["rmi", "-f", &broken])
         .output();
     assert_ne!(code, 0, "cluster up succeeded with a kubeadm that fails");
-    for want in [
-        "kubeadm init --skip-phases=preflight",
+    let common = [
         "(exit 3)",
         "--- last lines of its output ---",
-        "error: podcheck test: this kubeadm refuses to init",
         "--- last lines of the kubelet's journal ---",
-    ] {
+    ];
+    for want in want.iter().chain(&common) {
         assert!(stderr.contains(want), "`{want}` missing from:\n{stderr}");
     }
     assert!(
@@ -610,6 +625,195 @@ async fn a_failing_kubeadm_init_reports_its_output_and_the_kubelet_journal() {
         "node containers left behind: {}",
         String::from_utf8_lossy(&left.stdout)
     );
+    assert!(
+        networks.stdout.is_empty(),
+        "cluster networks left behind: {}",
+        String::from_utf8_lossy(&networks.stdout)
+    );
+}
+
+async fn a_failing_kubeadm_init_reports_its_output_and_the_kubelet_journal() {
+    let _serial = SERIAL.lock().await;
+    cluster_up_failing_at(
+        "init",
+        "kubeadm-init-fails",
+        &[],
+        &[
+            "kubeadm init --skip-phases=preflight",
+            "-control-plane (exit 3)",
+            "error: podcheck test: this kubeadm refuses to init",
+        ],
+    )
+    .await;
+}
+
+async fn a_worker_that_cannot_join_is_named_with_its_kubeadm_lines_and_leaves_nothing() {
+    let _serial = SERIAL.lock().await;
+    cluster_up_failing_at(
+        "join",
+        "kubeadm-join-fails",
+        &["--workers", "1"],
+        &[
+            "kubeadm join --config=/kind/kubeadm.conf",
+            "-worker (exit 3)",
+            "error: podcheck test: this kubeadm refuses to join",
+        ],
+    )
+    .await;
+}
+
+/// A control plane and two workers on a network of their own: every node Ready, the fixture
+/// image on every node, pods on different nodes reach each other by pod address, a Service
+/// and its DNS name route from one node to pods on another, and afterwards no node and no
+/// network is left.
+async fn multi_node_cluster_routes_pods_and_services_across_nodes() {
+    let _serial = SERIAL.lock().await;
+    let started = std::time::Instant::now();
+    let cluster = cluster::acquire(&ClusterOptions {
+        workers: 2,
+        ..kind_options()
+    })
+    .await
+    .expect("a three-node kind cluster");
+    eprintln!("three nodes up in {:.1} s", started.elapsed().as_secs_f64());
+    let name = cluster.name().unwrap().to_string();
+    let client = cluster.client();
+    let nodes: Vec<String> = Api::<Node>::all(client.clone())
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .filter(node_is_ready)
+        .filter_map(|n| n.metadata.name)
+        .collect();
+    assert_eq!(nodes.len(), 3, "three Ready nodes: {nodes:?}");
+    assert_eq!(cluster.nodes().len(), 3, "three node containers");
+
+    let ns = "podcheck-multinode-e2e";
+    let kuard = tokio::task::spawn_blocking(kuard_image).await.unwrap();
+    cluster
+        .load_images(std::slice::from_ref(&kuard.archive))
+        .await
+        .expect("load the kuard image on every node");
+    Api::<Namespace>::all(client.clone())
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({"metadata": {"name": ns}})).unwrap(),
+        )
+        .await
+        .unwrap();
+    let pods = Api::<Pod>::namespaced(client.clone(), ns);
+    for (i, node) in nodes.iter().enumerate() {
+        let pod: Pod = serde_json::from_value(json!({
+            "metadata": {"name": format!("kuard-{i}"), "labels": {"app": "kuard", "i": i.to_string()}},
+            "spec": {"nodeName": node, "containers": [{
+                "name": "kuard", "image": kuard.reference,
+                "ports": [{"containerPort": 8080}],
+                "readinessProbe": {"httpGet": {"path": "/ready", "port": 8080}, "periodSeconds": 1}
+            }]}
+        }))
+        .unwrap();
+        pods.create(&PostParams::default(), &pod).await.unwrap();
+    }
+    let mut ips = Vec::new();
+    for i in 0..nodes.len() {
+        let p = within(
+            "pod Ready on its node",
+            90,
+            await_condition(pods.clone(), &format!("kuard-{i}"), pod_ready),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        ips.push(p.status.and_then(|s| s.pod_ip).unwrap());
+    }
+    // Each node hands out addresses from its own podCIDR.
+    let subnets: std::collections::BTreeSet<&str> = ips
+        .iter()
+        .map(|ip| ip.rsplit_once('.').unwrap().0)
+        .collect();
+    assert_eq!(subnets.len(), 3, "pod addresses from three ranges: {ips:?}");
+
+    // Pod to pod, from the first node to each other one.
+    for (i, ip) in ips.iter().enumerate().skip(1) {
+        // No `-T`: the fixture's busybox (Debian's 1.35) crashes on it; `within` bounds it.
+        let url = format!("http://{ip}:8080/env/api");
+        let out = within(
+            "a pod on another node answers",
+            30,
+            exec_stdout(&pods, "kuard-0", &["wget", "-qO-", &url]),
+        )
+        .await;
+        assert!(
+            out.contains(&format!("kuard-{i}")),
+            "kuard-0 on {} asked kuard-{i} on {} at {ip}; answer: {out}",
+            nodes[0],
+            nodes[i]
+        );
+    }
+    // A Service whose only pod is on the last node, by its DNS name from the first node
+    // (CoreDNS itself runs on the control plane).
+    let svc: Service = serde_json::from_value(json!({
+        "metadata": {"name": "far"},
+        "spec": {"selector": {"app": "kuard", "i": "2"}, "ports": [{"port": 80, "targetPort": 8080}]}
+    }))
+    .unwrap();
+    Api::<Service>::namespaced(client.clone(), ns)
+        .create(&PostParams::default(), &svc)
+        .await
+        .unwrap();
+    let url = format!("http://far.{ns}.svc.cluster.local/env/api");
+    let answer = within("the Service answers from another node", 60, async {
+        loop {
+            let out = exec_stdout(&pods, "kuard-1", &["wget", "-qO-", &url]).await;
+            if out.contains("kuard-2") {
+                return out;
+            }
+            // The Service's rules reach every node's kube-proxy within its sync period.
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    })
+    .await;
+    assert!(answer.contains("kuard-2"), "{answer}");
+
+    cluster.shutdown().await;
+    let d = docker::connect().await.unwrap();
+    let left = docker::containers_with_label(&d, &format!("{}={name}", docker::KIND_CLUSTER_LABEL))
+        .await
+        .unwrap();
+    assert!(
+        left.is_empty(),
+        "nodes left after shutdown: {:?}",
+        left.iter().map(|c| &c.name).collect::<Vec<_>>()
+    );
+    let net = std::process::Command::new("docker")
+        .args(["network", "ls", "-q", "--filter", &format!("name=^{name}$")])
+        .output()
+        .unwrap();
+    assert!(net.stdout.is_empty(), "network {name} left after shutdown");
+}
+
+fn node_is_ready(n: &Node) -> bool {
+    n.status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
+}
+
+/// What `argv` prints in the pod's container (stderr included), whatever its exit code.
+async fn exec_stdout(pods: &Api<Pod>, pod: &str, argv: &[&str]) -> String {
+    let mut proc = pods
+        .exec(pod, argv.to_vec(), &AttachParams::default().stderr(false))
+        .await
+        .unwrap();
+    let stdout = tokio_util::io::ReaderStream::new(proc.stdout().unwrap())
+        .map(|c| c.map(|b| b.to_vec()))
+        .try_concat()
+        .await
+        .unwrap();
+    proc.join().await.unwrap();
+    String::from_utf8_lossy(&stdout).into_owned()
 }
 
 fn main() -> std::process::ExitCode {
@@ -656,6 +860,16 @@ fn main() -> std::process::ExitCode {
             "a_failing_kubeadm_init_reports_its_output_and_the_kubelet_journal",
             true,
             a_failing_kubeadm_init_reports_its_output_and_the_kubelet_journal,
+        ),
+        trial(
+            "a_worker_that_cannot_join_is_named_with_its_kubeadm_lines_and_leaves_nothing",
+            true,
+            a_worker_that_cannot_join_is_named_with_its_kubeadm_lines_and_leaves_nothing,
+        ),
+        trial(
+            "multi_node_cluster_routes_pods_and_services_across_nodes",
+            true,
+            multi_node_cluster_routes_pods_and_services_across_nodes,
         ),
         trial(
             "the_api_server_going_away_mid_run_ends_the_run_and_passes_nothing_unchecked",

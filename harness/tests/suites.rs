@@ -380,8 +380,19 @@ fn e2e_enabled() -> bool {
     std::env::var("PODCHECK_E2E").map_or(true, |v| v != "0")
 }
 
+/// How many nodes the cluster of this process will have, as declared before any cluster
+/// exists (listing starts none): 1 + `PODCHECK_WORKERS`. Cases that need more are listed
+/// as ignored; a cluster smaller than declared makes them fail as "did not run".
+fn declared_nodes() -> u32 {
+    1 + std::env::var("PODCHECK_WORKERS")
+        .ok()
+        .and_then(|v| v.trim().parse::<u32>().ok())
+        .unwrap_or(0)
+}
+
 fn case_trials(dirs: &[std::path::PathBuf]) -> Vec<Trial> {
     let e2e = e2e_enabled();
+    let nodes = declared_nodes();
     match suite::load(dirs) {
         Ok(suites) => suites
             .cases()
@@ -390,7 +401,7 @@ fn case_trials(dirs: &[std::path::PathBuf]) -> Vec<Trial> {
                 // No `with_kind`: nextest reads names from `--list --format terse`, where a
                 // kind would become part of the name.
                 Trial::test(c.id(), move || run_case(&case))
-                    .with_ignored_flag(c.ignore.is_some() || !e2e)
+                    .with_ignored_flag(c.ignore.is_some() || !e2e || c.nodes > nodes)
             })
             .collect(),
         // A broken suite is one failing test that says what is wrong; listing still works.

@@ -13,7 +13,7 @@ use crate::cluster::{self, ClusterOptions, docker};
 pub enum ClusterCommand {
     /// Start a kind cluster, load the offline fixture images into it, and keep it.
     Up(UpArgs),
-    /// Remove the cluster `up` started (its node container and kubeconfig).
+    /// Remove the cluster `up` started (its node containers, network and kubeconfig).
     Down,
     /// Show the cluster `up` started and whether it answers.
     Status,
@@ -26,8 +26,9 @@ pub enum ClusterCommand {
 pub struct WatchArgs {
     #[arg(long)]
     pub pid: u32,
+    /// The cluster whose nodes (and network) to remove.
     #[arg(long)]
-    pub container: String,
+    pub cluster: String,
     #[arg(long)]
     pub kubeconfig: PathBuf,
 }
@@ -37,6 +38,10 @@ pub struct UpArgs {
     /// Node image (default: PODCHECK_NODE_IMAGE, else a pinned official kindest/node).
     #[arg(long, value_name = "REF")]
     pub node_image: Option<String>,
+    /// Worker nodes beside the control plane (also `PODCHECK_WORKERS`); the nodes then share
+    /// a Docker network of the cluster's own.
+    #[arg(long, value_name = "N")]
+    pub workers: Option<usize>,
     /// Where to write the kubeconfig (mode 0600). Default: target/podcheck/clusters/NAME.kubeconfig.
     #[arg(long, value_name = "PATH")]
     pub kubeconfig_out: Option<PathBuf>,
@@ -88,6 +93,7 @@ async fn up(args: UpArgs) -> Outcome {
     opts.kubeconfig = None;
     opts.keep = true;
     opts.node_image = args.node_image.or(opts.node_image);
+    opts.workers = args.workers.unwrap_or(opts.workers);
     opts.kubeconfig_out = args.kubeconfig_out;
     let started = tokio::select! {
         r = start(opts, !args.no_images) => r,
@@ -175,8 +181,8 @@ fn spawn_watcher(pid: u32, state: &State) -> std::io::Result<()> {
             "watch",
             "--pid",
             &pid.to_string(),
-            "--container",
-            &state.container,
+            "--cluster",
+            &state.name,
         ])
         .arg("--kubeconfig")
         .arg(&state.kubeconfig)
@@ -199,10 +205,10 @@ async fn watch(args: WatchArgs) -> Outcome {
     };
     // Kubeconfig and state first: once the node is gone, nothing should point at it.
     let _ = std::fs::remove_file(&args.kubeconfig);
-    if read_state().is_some_and(|s| s.container == args.container) {
+    if read_state().is_some_and(|s| s.name == args.cluster) {
         let _ = std::fs::remove_file(state_path());
     }
-    let removed = docker::remove(&d, &args.container).await.is_ok();
+    let removed = docker::remove_cluster(&d, &args.cluster).await.is_ok();
     if removed {
         Outcome::Success
     } else {
@@ -222,12 +228,10 @@ async fn down() -> Outcome {
             return Outcome::BadInput;
         }
     };
-    if let Err(e) = docker::remove(&d, &state.container).await {
-        // Already gone is fine: the goal is that it does not exist.
-        if !e.to_string().contains("No such container") {
-            eprintln!("error: removing {}: {e}", state.name);
-            return Outcome::Failed;
-        }
+    // Every node carrying the cluster's label, then its network; already gone is fine.
+    if let Err(e) = docker::remove_cluster(&d, &state.name).await {
+        eprintln!("error: removing {}: {e}", state.name);
+        return Outcome::Failed;
     }
     let _ = std::fs::remove_file(&state.kubeconfig);
     let _ = std::fs::remove_file(state_path());

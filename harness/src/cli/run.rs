@@ -29,6 +29,10 @@ pub struct RunArgs {
     /// Node image for the kind cluster podcheck starts (also `PODCHECK_NODE_IMAGE`).
     #[arg(long, value_name = "REF")]
     pub node_image: Option<String>,
+    /// Worker nodes beside the control plane of the kind cluster podcheck starts (also
+    /// `PODCHECK_WORKERS`); cases with `nodes: N` need N schedulable nodes.
+    #[arg(long, value_name = "N", conflicts_with = "kubeconfig")]
+    pub workers: Option<usize>,
     /// Run only cases whose `suite::case` matches this regex.
     #[arg(long, value_name = "REGEX")]
     pub filter: Option<String>,
@@ -258,6 +262,9 @@ fn cluster_options(args: &RunArgs) -> Result<ClusterOptions, Outcome> {
     opts.context = args.context.clone();
     if args.node_image.is_some() {
         opts.node_image = args.node_image.clone();
+    }
+    if let Some(w) = args.workers {
+        opts.workers = w;
     }
     Ok(opts)
 }

@@ -6,7 +6,11 @@ use std::collections::HashMap;
 use futures::StreamExt;
 use testcontainers::bollard::{
     Docker,
-    query_parameters::{CreateImageOptionsBuilder, ListContainersOptions, RemoveContainerOptions},
+    models::NetworkCreateRequest,
+    query_parameters::{
+        CreateImageOptionsBuilder, ListContainersOptions, ListNetworksOptions,
+        RemoveContainerOptions,
+    },
 };
 
 use super::error::ClusterError;
@@ -105,19 +109,23 @@ pub async fn remove(docker: &Docker, id: &str) -> Result<(), ClusterError> {
         .map_err(ClusterError::docker)
 }
 
-/// Remove node containers left by podcheck processes that were killed before they could clean
-/// up (SIGKILL, a crashed CI job), unless they were started to be kept.
+/// Whether what carries these labels is a leftover: not kept, and its owner process is gone.
+fn is_leftover(labels: &HashMap<String, String>) -> bool {
+    if labels.get(KEEP_LABEL).is_some_and(|v| v == "true") {
+        return false;
+    }
+    let owner_alive = labels
+        .get(OWNER_PID_LABEL)
+        .and_then(|p| p.parse::<u32>().ok())
+        .is_some_and(|pid| std::path::Path::new(&format!("/proc/{pid}")).exists());
+    !owner_alive
+}
+
+/// Remove node containers, then cluster networks, left by podcheck processes that were killed
+/// before they could clean up (SIGKILL, a crashed CI job), unless they were started to be kept.
 pub async fn reap_leftovers(docker: &Docker) -> Result<(), ClusterError> {
     for c in containers_with_label(docker, OWNER_PID_LABEL).await? {
-        if c.labels.get(KEEP_LABEL).is_some_and(|v| v == "true") {
-            continue;
-        }
-        let owner_alive = c
-            .labels
-            .get(OWNER_PID_LABEL)
-            .and_then(|p| p.parse::<u32>().ok())
-            .is_some_and(|pid| std::path::Path::new(&format!("/proc/{pid}")).exists());
-        if !owner_alive {
+        if is_leftover(&c.labels) {
             tracing::info!(
                 "removing leftover node container {} of a killed run",
                 c.name
@@ -125,7 +133,90 @@ pub async fn reap_leftovers(docker: &Docker) -> Result<(), ClusterError> {
             remove(docker, &c.id).await?;
         }
     }
+    for (name, labels) in networks_with_label(docker, OWNER_PID_LABEL).await? {
+        if is_leftover(&labels) {
+            tracing::info!("removing leftover cluster network {name} of a killed run");
+            remove_network(docker, &name).await?;
+        }
+    }
     Ok(())
+}
+
+/// Create a multi-node cluster's own bridge network, named after the cluster and labelled like
+/// its nodes so that `down` and the reaper find it (testcontainers' own networks carry no
+/// labels, and a killed owner would leave them behind unrecognised).
+pub async fn create_network(
+    docker: &Docker,
+    cluster: &str,
+    keep: bool,
+) -> Result<(), ClusterError> {
+    let request = NetworkCreateRequest {
+        name: cluster.to_string(),
+        driver: Some("bridge".into()),
+        options: Some(HashMap::from([(
+            "com.docker.network.bridge.enable_ip_masquerade".to_string(),
+            "true".to_string(),
+        )])),
+        labels: Some(HashMap::from([
+            (KIND_CLUSTER_LABEL.to_string(), cluster.to_string()),
+            (OWNER_PID_LABEL.to_string(), std::process::id().to_string()),
+            (KEEP_LABEL.to_string(), keep.to_string()),
+        ])),
+        ..Default::default()
+    };
+    docker.create_network(request).await.map_err(|e| {
+        ClusterError::Docker(format!(
+            "creating network {cluster}: {e} (Docker hands each network a subnet from its \
+             address pools; `docker network prune` frees the pools of networks nothing uses)"
+        ))
+    })?;
+    Ok(())
+}
+
+/// Remove a cluster network; one that is already gone is fine.
+pub async fn remove_network(docker: &Docker, name: &str) -> Result<(), ClusterError> {
+    match docker.remove_network(name).await {
+        Ok(()) => Ok(()),
+        Err(testcontainers::bollard::errors::Error::DockerResponseServerError {
+            status_code: 404,
+            ..
+        }) => Ok(()),
+        Err(e) => Err(ClusterError::Docker(format!(
+            "removing network {name}: {e}"
+        ))),
+    }
+}
+
+/// Networks carrying `label` (a key, or `key=value`), by name, with their labels.
+async fn networks_with_label(
+    docker: &Docker,
+    label: &str,
+) -> Result<Vec<(String, HashMap<String, String>)>, ClusterError> {
+    let filters = HashMap::from([("label".to_string(), vec![label.to_string()])]);
+    let list = docker
+        .list_networks(Some(ListNetworksOptions {
+            filters: Some(filters),
+        }))
+        .await
+        .map_err(ClusterError::docker)?;
+    Ok(list
+        .into_iter()
+        .filter_map(|n| Some((n.name?, n.labels.unwrap_or_default())))
+        .collect())
+}
+
+/// Remove every node of a cluster (found by kind's cluster label), then its network if it has
+/// one: what `cluster down` and the watcher do.
+pub async fn remove_cluster(docker: &Docker, cluster: &str) -> Result<usize, ClusterError> {
+    let nodes = containers_with_label(docker, &format!("{KIND_CLUSTER_LABEL}={cluster}")).await?;
+    for c in &nodes {
+        remove(docker, &c.id).await?;
+    }
+    for (name, _) in networks_with_label(docker, &format!("{KIND_CLUSTER_LABEL}={cluster}")).await?
+    {
+        remove_network(docker, &name).await?;
+    }
+    Ok(nodes.len())
 }
 
 /// Remove every node container this process created: what an interrupted start leaves.
@@ -137,6 +228,10 @@ pub async fn remove_owned_by_this_process(docker: &Docker) -> Result<(), Cluster
     loop {
         let left = containers_with_label(docker, &label).await?;
         if left.is_empty() {
+            // Networks last: Docker refuses to remove one that still has nodes on it.
+            for (name, _) in networks_with_label(docker, &label).await? {
+                remove_network(docker, &name).await?;
+            }
             return Ok(());
         }
         if std::time::Instant::now() > deadline {

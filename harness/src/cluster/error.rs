@@ -25,10 +25,11 @@ pub enum ClusterError {
     NodeStart(String),
 
     #[error(
-        "`{command}` failed in the node (exit {exit_code}).\n--- last lines of its output ---\n\
+        "`{command}` failed in node {node} (exit {exit_code}).\n--- last lines of its output ---\n\
          {output_tail}\n--- last lines of the kubelet's journal ---\n{kubelet_tail}"
     )]
     Bootstrap {
+        node: String,
         command: String,
         exit_code: i64,
         output_tail: String,

@@ -66,6 +66,9 @@ pub struct ClusterOptions {
     pub keep: bool,
     /// Where to write the kubeconfig of a started cluster (`cluster up --kubeconfig-out`).
     pub kubeconfig_out: Option<PathBuf>,
+    /// Worker nodes beside the control plane of a started cluster (`--workers`,
+    /// `PODCHECK_WORKERS`).
+    pub workers: usize,
 }
 
 impl ClusterOptions {
@@ -82,8 +85,23 @@ impl ClusterOptions {
                 .filter(|v| !v.is_empty()),
             keep: std::env::var("TESTCONTAINERS_COMMAND").is_ok_and(|v| v == "keep"),
             kubeconfig_out: None,
+            workers: workers_from_env(),
         }
     }
+}
+
+/// `PODCHECK_WORKERS`, where a value that is not a count is said, not ignored in silence.
+fn workers_from_env() -> usize {
+    let Some(v) = std::env::var("PODCHECK_WORKERS")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+    else {
+        return 0;
+    };
+    v.trim().parse().unwrap_or_else(|_| {
+        tracing::warn!("PODCHECK_WORKERS={v:?} is not a number of workers; starting none");
+        0
+    })
 }
 
 /// Start a kind cluster, or connect to the one the options name.
@@ -103,7 +121,8 @@ async fn start_kind(opts: &ClusterOptions) -> Result<Cluster, ClusterError> {
         node_image: node_image.clone(),
         keep: opts.keep,
         kubeconfig_out: opts.kubeconfig_out.clone(),
-        ready_timeout: Duration::from_secs(240),
+        ready_timeout: Duration::from_secs(240 + 60 * opts.workers as u64),
+        workers: opts.workers,
     })
     .await?;
     Ok(Cluster {
@@ -114,7 +133,7 @@ async fn start_kind(opts: &ClusterOptions) -> Result<Cluster, ClusterError> {
             server_version: kind.server_version.clone(),
             node_image: Some(node_image),
         },
-        nodes: vec![kind.node.clone()],
+        nodes: kind.nodes.clone(),
         kind: Some(kind),
     })
 }

@@ -199,6 +199,7 @@ pub fn parse(path: &Path, text: &str, catalogue: &Catalogue) -> Result<Target, V
             description: None,
             covers: Vec::new(),
             timeout: Duration::from_secs(180),
+            nodes: 1,
             ignore: None,
             expect_failure: None,
             steps,

@@ -27,6 +27,15 @@ pub async fn run(env: &Environment, case: &Case, cancel: &CancellationToken) -> 
         Some(s) => s.clone().acquire_owned().await.ok(),
         None => None,
     };
+    if case.nodes as usize > env.schedulable_nodes {
+        return CaseResult::skipped(
+            case,
+            format!(
+                "not applicable: needs {} schedulable nodes, the cluster has {}",
+                case.nodes, env.schedulable_nodes
+            ),
+        );
+    }
     let started = Instant::now();
     let ns = namespace::name(&env.run_id, &case.suite, &case.name);
     let mut result = CaseResult::starting(case, &ns, SystemTime::now());

@@ -57,6 +57,8 @@ pub struct Environment {
     pub janitor: janitor::Janitor,
     /// The cluster's node containers podcheck can reach (none for clusters elsewhere).
     pub nodes: Vec<crate::cluster::node::NodeContainer>,
+    /// How many nodes the run's pods can be scheduled on (cases with `nodes: N` need N).
+    pub schedulable_nodes: usize,
     /// When set, every case holds one of these while it runs: how many cases the cluster
     /// runs at once, whoever starts them (the test harness runs suites, mutants and
     /// sabotage runs side by side; `podcheck run` bounds its own cases instead).
@@ -86,6 +88,7 @@ impl Environment {
             keep_on_failure: false,
             janitor: janitor::Janitor::new(client, "t1").with_timeout(Duration::from_secs(2)),
             nodes: Vec::new(),
+            schedulable_nodes: 1,
             slots: None,
             placement: Default::default(),
         }
@@ -106,6 +109,7 @@ impl Environment {
             keep_on_failure: self.keep_on_failure,
             janitor: janitor::Janitor::new(self.client.clone(), run_id),
             nodes: self.nodes.clone(),
+            schedulable_nodes: self.schedulable_nodes,
             slots: self.slots.clone(),
             placement: self.placement.clone(),
         }

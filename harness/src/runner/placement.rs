@@ -350,6 +350,48 @@ pub async fn remove(
     (!problems.is_empty()).then(|| problems.join("; "))
 }
 
+/// How many nodes the run's pods can land on: schedulable, carrying the run's node selector
+/// labels, and without a NoSchedule or NoExecute taint the run does not tolerate.
+pub async fn schedulable_nodes(
+    client: &kube::Client,
+    placement: &Placement,
+) -> Result<usize, kube::Error> {
+    let nodes = Api::<k8s_openapi::api::core::v1::Node>::all(client.clone())
+        .list(&Default::default())
+        .await?;
+    Ok(nodes
+        .items
+        .iter()
+        .filter(|n| takes_pods(n, placement))
+        .count())
+}
+
+fn takes_pods(node: &k8s_openapi::api::core::v1::Node, placement: &Placement) -> bool {
+    let spec = node.spec.clone().unwrap_or_default();
+    if spec.unschedulable == Some(true) {
+        return false;
+    }
+    let labels = node.metadata.labels.clone().unwrap_or_default();
+    if placement
+        .node_selector
+        .iter()
+        .any(|(k, v)| labels.get(k) != Some(v))
+    {
+        return false;
+    }
+    spec.taints.unwrap_or_default().iter().all(|t| {
+        t.effect == "PreferNoSchedule"
+            || placement.tolerations.iter().any(|tol| {
+                tol.key == t.key
+                    && tol
+                        .value
+                        .as_ref()
+                        .is_none_or(|v| Some(v) == t.value.as_ref())
+                    && tol.effect.as_ref().is_none_or(|e| *e == t.effect)
+            })
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,7 +11,7 @@ use crate::cluster::{self, Cluster, ClusterOptions};
 use crate::image::{self, ImageMap};
 use crate::kubectl::Kubectl;
 
-use super::Environment;
+use super::{Environment, placement};
 
 /// Which images `${image.<name>}` means.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -62,6 +62,11 @@ pub enum SetupError {
     ImageTask(#[source] tokio::task::JoinError),
     #[error("pod placement: {0}")]
     Placement(#[from] super::placement::PlacementError),
+    #[error(
+        "listing the cluster's nodes: {0} (podcheck counts the schedulable nodes for cases \
+         with `nodes:`; it needs to list nodes)"
+    )]
+    Nodes(#[source] kube::Error),
 }
 
 impl SetupError {
@@ -147,6 +152,9 @@ async fn finish(
             fallback
         }
     };
+    let schedulable_nodes = placement::schedulable_nodes(&cluster.client(), &opts.placement)
+        .await
+        .map_err(SetupError::Nodes)?;
     let run_dir = crate::paths::work_dir().join("runs").join(&opts.run_id);
     let env = Environment {
         client: cluster.client(),
@@ -160,6 +168,7 @@ async fn finish(
         keep_on_failure: opts.keep_on_failure,
         janitor: super::janitor::Janitor::new(cluster.client(), &opts.run_id),
         nodes: cluster.nodes().to_vec(),
+        schedulable_nodes,
         slots: None,
         placement: opts.placement.clone(),
     };

@@ -111,6 +111,8 @@ pub struct Case {
     pub description: Option<String>,
     pub covers: Vec<String>,
     pub timeout: Duration,
+    /// Schedulable nodes the case needs (`nodes:`, default 1).
+    pub nodes: u32,
     pub ignore: Option<String>,
     pub expect_failure: Option<ExpectFailure>,
     pub steps: Vec<Step>,
@@ -298,6 +300,7 @@ pub fn parse_suite(
             description: c.description,
             covers: c.covers.value.into_iter().map(|s| s.value).collect(),
             timeout: c.timeout.map_or(DEFAULT_CASE_TIMEOUT, |d| d.0),
+            nodes: c.nodes.as_ref().map_or(1, |n| n.value),
             ignore: c.ignore,
             expect_failure: c.expect_failure,
             steps,
@@ -349,6 +352,11 @@ fn check_case(c: &CaseSpec, catalogue: &Catalogue, at: &mut CaseErrors<'_>) {
                 c.name.value
             ),
         );
+    }
+    if let Some(n) = &c.nodes
+        && n.value == 0
+    {
+        at.push(n.referenced, "nodes", "a case runs on at least 1 node");
     }
     if c.covers.value.is_empty() {
         at.push(
@@ -594,7 +602,7 @@ mod tests {
         assert_eq!(
             errors("suite: s\ncases:\n  - name: a\n    covers: [EXEC]\n    stepz: []\n"),
             vec![
-                "D/s.yaml:5:5: cases[0].stepz: unknown field `stepz`, expected one of name, description, covers, timeout, ignore, expect_failure, steps"
+                "D/s.yaml:5:5: cases[0].stepz: unknown field `stepz`, expected one of name, description, covers, timeout, nodes, ignore, expect_failure, steps"
             ]
         );
         assert_eq!(

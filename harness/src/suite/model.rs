@@ -8,6 +8,8 @@
 //!     description: ...
 //!     covers: [LIVENESS-HTTP, LOGS-PREVIOUS]   # IDs of suites/behaviours.yaml
 //!     timeout: 3m                    # the whole case (default 5m)
+//!     nodes: 2                       # needs this many schedulable nodes; on fewer the
+//!                                    #   case is "not applicable", never failed (default 1)
 //!     ignore: "why"                  # skipped unless --ignored
 //!     expect_failure:                # a self-test: the case must FAIL (a check, not an
 //!       step: 4                      #   error), at this step (1-based),
@@ -42,6 +44,8 @@ pub struct CaseSpec {
     pub covers: Spanned<Vec<Spanned<String>>>,
     #[serde(default)]
     pub timeout: Option<Dur>,
+    #[serde(default)]
+    pub nodes: Option<Spanned<u32>>,
     #[serde(default)]
     pub ignore: Option<String>,
     #[serde(default)]

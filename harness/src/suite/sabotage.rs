@@ -129,6 +129,7 @@ pub fn parse(path: &Path, text: &str, suites: &Suites) -> Result<Sabotage, Vec<L
             description: None,
             covers: Vec::new(),
             timeout: Duration::from_secs(120),
+            nodes: 1,
             ignore: None,
             expect_failure: None,
             steps: out,

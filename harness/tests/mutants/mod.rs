@@ -65,7 +65,7 @@ pub fn trials(root: &Path, suites: &Suites, run: fn(&Case) -> Result<(), Failed>
     ));
     trials.extend(self_tests());
     trials.extend(cases.into_iter().map(|c| {
-        let ignored = c.ignore.is_some() || !e2e;
+        let ignored = c.ignore.is_some() || !e2e || c.nodes > crate::declared_nodes();
         Trial::test(c.id(), move || run(&c)).with_ignored_flag(ignored)
     }));
     trials

@@ -1,14 +1,19 @@
-//! The kind provider: what `kind create cluster` does for one control-plane node, through
-//! testcontainers. The node container is started the way kind starts nodes (container.rs),
-//! then the bootstrap actions run in order (actions/).
+//! The kind provider: what `kind create cluster` does, through testcontainers: one
+//! control-plane node, and optionally workers on a network of the cluster's own. The node
+//! containers are started the way kind starts nodes (container.rs), then the bootstrap actions
+//! run in order (actions/).
 
 pub mod actions;
 mod container;
+mod network;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use testcontainers::{ContainerAsync, GenericImage};
+
+use container::Role;
+use network::ClusterNetwork;
 
 use super::docker;
 use super::error::ClusterError;
@@ -30,13 +35,18 @@ pub struct KindOptions {
     pub kubeconfig_out: Option<PathBuf>,
     /// Deadline for node Ready and CoreDNS available.
     pub ready_timeout: Duration,
+    /// Worker nodes beside the control plane (`--workers`); 0 is a one-node cluster.
+    pub workers: usize,
 }
 
-/// A running kind node and what the bootstrap produced.
+/// Running kind nodes and what the bootstrap produced.
 pub struct KindCluster {
-    /// testcontainers owns the container's lifetime: dropping it removes the container.
-    container: Option<ContainerAsync<GenericImage>>,
-    pub node: NodeContainer,
+    /// testcontainers owns the containers' lifetimes: dropping one removes it. Declared before
+    /// the network, so that on drop the nodes go first and the network can be removed.
+    containers: Vec<ContainerAsync<GenericImage>>,
+    network: Option<ClusterNetwork>,
+    /// The control plane first, then the workers.
+    pub nodes: Vec<NodeContainer>,
     pub name: String,
     pub keep: bool,
     pub client: kube::Client,
@@ -64,15 +74,39 @@ pub async fn create(opts: &KindOptions) -> Result<KindCluster, ClusterError> {
     docker::ensure_image(&docker, &opts.node_image).await?;
 
     let name = new_cluster_name();
-    tracing::info!("creating cluster {name} from {}", opts.node_image);
-    let container = container::start(&opts.node_image, &name, opts.keep).await?;
-    let node = NodeContainer::new(docker, container.id(), format!("{name}-control-plane"));
-    let node_ip = container
-        .get_bridge_ip_address()
-        .await
-        .map_err(|e| ClusterError::NodeStart(e.to_string()))?
-        .to_string();
-    let api_port = container
+    tracing::info!(
+        "creating cluster {name} from {} ({} node(s))",
+        opts.node_image,
+        opts.workers + 1
+    );
+    // A one-node cluster stays on Docker's default bridge, as it always has; several nodes
+    // need a network where they resolve each other by name. On an error below, the locals
+    // drop in reverse order: the node containers are removed first, then the network.
+    let network = match opts.workers {
+        0 => None,
+        _ => Some(ClusterNetwork::create(&docker, &name, opts.keep).await?),
+    };
+    let network_name = network.as_ref().map_or("bridge", |n| n.name.as_str());
+    let roles: Vec<Role> = std::iter::once(Role::ControlPlane)
+        .chain((1..=opts.workers).map(Role::Worker))
+        .collect();
+    let containers = futures::future::try_join_all(
+        roles
+            .iter()
+            .map(|&role| container::start(&opts.node_image, &name, role, network_name, opts.keep)),
+    )
+    .await?;
+    let mut nodes = Vec::with_capacity(containers.len());
+    for (c, role) in containers.iter().zip(&roles) {
+        let ip = c
+            .get_bridge_ip_address()
+            .await
+            .map_err(|e| ClusterError::NodeStart(e.to_string()))?
+            .to_string();
+        let node = NodeContainer::new(docker.clone(), c.id(), role.node_name(&name));
+        nodes.push(actions::Node { node, ip });
+    }
+    let api_port = containers[0]
         .get_host_port_ipv4(6443)
         .await
         .map_err(|e| ClusterError::NodeStart(e.to_string()))?;
@@ -81,10 +115,13 @@ pub async fn create(opts: &KindOptions) -> Result<KindCluster, ClusterError> {
         .clone()
         .unwrap_or_else(|| super::kubeconfig::default_path(&name));
 
+    let control_plane = nodes.remove(0);
     let mut ctx = actions::Context {
-        node: node.clone(),
+        node: control_plane.node,
+        node_ip: control_plane.ip,
+        workers: nodes,
+        own_network: network.is_some(),
         cluster_name: name.clone(),
-        node_ip,
         api_port,
         pod_subnet: POD_SUBNET.into(),
         service_subnet: SERVICE_SUBNET.into(),
@@ -94,17 +131,18 @@ pub async fn create(opts: &KindOptions) -> Result<KindCluster, ClusterError> {
         client: None,
         server_version: String::new(),
     };
-    // On failure `container` is dropped here, which removes the node (unless kept).
     actions::run_all(&mut ctx).await?;
     tracing::info!(
-        "cluster {name} ready in {:.1} s (Kubernetes {})",
+        "cluster {name} ready in {:.1} s (Kubernetes {}, {} node(s))",
         started.elapsed().as_secs_f64(),
-        ctx.server_version
+        ctx.server_version,
+        ctx.workers.len() + 1
     );
     Ok(KindCluster {
         client: ctx.client()?,
-        container: Some(container),
-        node,
+        nodes: ctx.all_nodes().into_iter().map(|n| n.node).collect(),
+        containers,
+        network,
         name,
         keep: opts.keep,
         kubeconfig,
@@ -114,18 +152,28 @@ pub async fn create(opts: &KindOptions) -> Result<KindCluster, ClusterError> {
 }
 
 impl KindCluster {
-    /// Remove the node container and the kubeconfig, unless the cluster is to be kept.
+    /// Remove the node containers, then the network and the kubeconfig, unless the cluster is
+    /// to be kept.
     pub async fn shutdown(mut self) {
-        let Some(container) = self.container.take() else {
-            return;
-        };
+        let containers = std::mem::take(&mut self.containers);
+        let network = self.network.take();
         if self.keep {
-            // Dropping a ContainerAsync removes it; a kept node must outlive this process.
-            std::mem::forget(container);
+            // Dropping a ContainerAsync removes it; kept nodes must outlive this process.
+            containers.into_iter().for_each(std::mem::forget);
+            if let Some(n) = network {
+                n.keep();
+            }
             return;
         }
-        if let Err(e) = container.rm().await {
-            tracing::warn!("removing node container {}: {e}", self.node.name);
+        let removals = containers.into_iter().map(|c| async move {
+            let id = c.id().to_string();
+            if let Err(e) = c.rm().await {
+                tracing::warn!("removing node container {id}: {e}");
+            }
+        });
+        futures::future::join_all(removals).await;
+        if let Some(n) = network {
+            n.remove().await;
         }
         let _ = std::fs::remove_file(&self.kubeconfig);
     }

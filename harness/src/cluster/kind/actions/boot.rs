@@ -1,4 +1,4 @@
-//! Action: wait until the node's init has brought up containerd. testcontainers cannot give
+//! Action: wait until every node's init has brought up containerd. testcontainers cannot give
 //! the node a TTY, so systemd's "Reached target" line is not a dependable signal: poll with
 //! short execs instead.
 
@@ -6,22 +6,25 @@ use std::time::{Duration, Instant};
 
 use super::Context;
 use crate::cluster::error::ClusterError;
+use crate::cluster::node::NodeContainer;
 
 pub async fn run(ctx: &mut Context) -> Result<(), ClusterError> {
+    let nodes = ctx.all_nodes();
+    futures::future::try_join_all(nodes.iter().map(|n| booted(&n.node))).await?;
+    Ok(())
+}
+
+async fn booted(node: &NodeContainer) -> Result<(), ClusterError> {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         // `ctr version` needs the containerd socket to answer, which is what kubeadm needs.
-        let out = ctx
-            .node
-            .exec(&["ctr", "--timeout", "2s", "version"])
-            .await?;
+        let out = node.exec(&["ctr", "--timeout", "2s", "version"]).await?;
         if out.exit_code == 0 {
             return Ok(());
         }
         let last = out.combined();
         if Instant::now() > deadline {
-            let state = ctx
-                .node
+            let state = node
                 .exec(&["systemctl", "is-system-running"])
                 .await
                 .map(|o| o.combined())
@@ -29,7 +32,7 @@ pub async fn run(ctx: &mut Context) -> Result<(), ClusterError> {
             return Err(ClusterError::NotReady {
                 what: format!(
                     "containerd in node {} does not answer ({}); systemd says: {}",
-                    ctx.node.name,
+                    node.name,
                     last.trim(),
                     state.trim()
                 ),

@@ -1,13 +1,18 @@
-//! Action: learn what the node is (Kubernetes version, cgroup version, the runtime's cgroup
-//! driver) and write the kubeadm configuration kind would write for it to /kind/kubeadm.conf.
+//! Action: learn what the nodes are (Kubernetes version, cgroup version, the runtime's cgroup
+//! driver) and write the kubeadm configuration kind would write to /kind/kubeadm.conf on each:
+//! the same documents everywhere (init reads its own and the cluster's, join reads its own),
+//! with each node's name and address.
 
-use super::Context;
+use super::{Context, Node};
 use crate::cluster::error::ClusterError;
 
 /// Everything the kubeadm configuration depends on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigData {
     pub cluster_name: String,
+    /// The control plane's name: the API endpoint every node uses (Docker's DNS resolves it on
+    /// a cluster network; on the default bridge only the control plane itself needs it).
+    pub control_plane: String,
     pub node_name: String,
     pub node_ip: String,
     /// e.g. `v1.37.2`, from the node's /kind/version.
@@ -36,7 +41,11 @@ fn args(beta4: bool, indent: &str, pairs: &[(&str, &str)]) -> String {
         .collect()
 }
 
-/// The kubeadm configuration for one control-plane node, shaped like kind's template.
+/// The token init creates and workers join with; a cluster podcheck starts is private to
+/// one Docker engine, as kind's are.
+const BOOTSTRAP_TOKEN: &str = "abcdef.0123456789abcdef";
+
+/// The kubeadm configuration for one node, shaped like kind's template.
 pub fn render(d: &ConfigData) -> String {
     // v1beta4 exists from kubeadm 1.31; older releases only speak v1beta3.
     let beta4 = d.minor >= 31;
@@ -57,7 +66,7 @@ apiVersion: kubeadm.k8s.io/{api}
 kind: ClusterConfiguration
 kubernetesVersion: {version}
 clusterName: "{cluster}"
-controlPlaneEndpoint: "{node}:6443"
+controlPlaneEndpoint: "{control_plane}:6443"
 apiServer:
   # The API server is reached from the host through 127.0.0.1 and a mapped port.
   certSANs: [localhost, "127.0.0.1"]
@@ -70,7 +79,7 @@ controllerManager:
 apiVersion: kubeadm.k8s.io/{api}
 kind: InitConfiguration
 bootstrapTokens:
-- token: "abcdef.0123456789abcdef"
+- token: "{token}"
 localAPIEndpoint:
   advertiseAddress: "{ip}"
   bindPort: 6443
@@ -92,7 +101,8 @@ evictionHard:
 "#,
         version = d.kubernetes_version,
         cluster = d.cluster_name,
-        node = d.node_name,
+        control_plane = d.control_plane,
+        token = BOOTSTRAP_TOKEN,
         cm_args = args(beta4, "    ", &[("enable-hostpath-provisioner", "true")]),
         pods = d.pod_subnet,
         services = d.service_subnet,
@@ -114,6 +124,24 @@ conntrack:
   maxPerCore: 0
 "#,
     );
+    out.push_str(&format!(
+        r#"---
+apiVersion: kubeadm.k8s.io/{api}
+kind: JoinConfiguration
+nodeRegistration:
+  criSocket: "unix:///run/containerd/containerd.sock"
+  kubeletExtraArgs:
+{kubelet_args}discovery:
+  bootstrapToken:
+    apiServerEndpoint: "{control_plane}:6443"
+    token: "{token}"
+    unsafeSkipCAVerification: true
+skipPhases:
+  - preflight
+"#,
+        control_plane = d.control_plane,
+        token = BOOTSTRAP_TOKEN,
+    ));
     out
 }
 
@@ -129,8 +157,16 @@ pub fn minor_of(version: &str) -> Option<u32> {
 }
 
 pub async fn run(ctx: &mut Context) -> Result<(), ClusterError> {
-    let version = ctx
-        .node
+    let nodes = ctx.all_nodes();
+    let written = futures::future::try_join_all(nodes.iter().map(|n| write(ctx, n))).await?;
+    ctx.kubernetes_version = written.into_iter().next().unwrap_or_default();
+    Ok(())
+}
+
+/// Learn what `node` is and write its configuration; returns its Kubernetes version.
+async fn write(ctx: &Context, n: &Node) -> Result<String, ClusterError> {
+    let node = &n.node;
+    let version = node
         .run(&["cat", "/kind/version"])
         .await?
         .stdout
@@ -141,26 +177,22 @@ pub async fn run(ctx: &mut Context) -> Result<(), ClusterError> {
             "/kind/version says {version:?}, not a Kubernetes version"
         ))
     })?;
-    let cgroup_v1 = ctx
-        .node
+    let cgroup_v1 = node
         .exec(&["test", "-f", "/sys/fs/cgroup/cgroup.controllers"])
         .await?
         .exit_code
         != 0;
     // Ask the node's containerd which driver it uses, so official kindest/node images
     // (systemd) and the offline image (cgroupfs) both get a kubelet that agrees with it.
-    let dump = ctx
-        .node
-        .run(&["containerd", "config", "dump"])
-        .await?
-        .stdout;
+    let dump = node.run(&["containerd", "config", "dump"]).await?.stdout;
     let systemd = dump
         .lines()
         .any(|l| l.trim().replace(' ', "") == "SystemdCgroup=true");
     let data = ConfigData {
         cluster_name: ctx.cluster_name.clone(),
-        node_name: ctx.node.name.clone(),
-        node_ip: ctx.node_ip.clone(),
+        control_plane: ctx.node.name.clone(),
+        node_name: node.name.clone(),
+        node_ip: n.ip.clone(),
         kubernetes_version: version.clone(),
         minor,
         cgroup_driver: if systemd { "systemd" } else { "cgroupfs" }.to_string(),
@@ -169,11 +201,9 @@ pub async fn run(ctx: &mut Context) -> Result<(), ClusterError> {
         service_subnet: ctx.service_subnet.clone(),
     };
     tracing::debug!("kubeadm config data: {data:?}");
-    ctx.node
-        .write_file("/kind/kubeadm.conf", render(&data).as_bytes(), 0o644)
+    node.write_file("/kind/kubeadm.conf", render(&data).as_bytes(), 0o644)
         .await?;
-    ctx.kubernetes_version = version;
-    Ok(())
+    Ok(version)
 }
 
 #[cfg(test)]
@@ -183,6 +213,7 @@ mod tests {
     fn data(minor: u32, v1: bool, driver: &str) -> ConfigData {
         ConfigData {
             cluster_name: "podcheck-abc".into(),
+            control_plane: "podcheck-abc-control-plane".into(),
             node_name: "podcheck-abc-control-plane".into(),
             node_ip: "172.17.0.2".into(),
             kubernetes_version: format!("v1.{minor}.0"),
@@ -204,7 +235,7 @@ mod tests {
     #[test]
     fn v1beta4_on_new_releases_with_list_style_args() {
         let d = docs(&render(&data(37, true, "cgroupfs")));
-        assert_eq!(d.len(), 4);
+        assert_eq!(d.len(), 5);
         assert_eq!(d[0]["apiVersion"], "kubeadm.k8s.io/v1beta4");
         assert_eq!(d[0]["kubernetesVersion"], "v1.37.0");
         assert_eq!(d[0]["networking"]["podSubnet"], "10.244.0.0/16");
@@ -229,6 +260,35 @@ mod tests {
         assert_eq!(d[2]["failCgroupV1"], false);
         assert_eq!(d[3]["mode"], "iptables");
         assert_eq!(d[3]["conntrack"]["maxPerCore"], 0);
+    }
+
+    #[test]
+    fn a_worker_joins_the_control_plane_by_name_with_its_own_address() {
+        let mut w = data(37, true, "cgroupfs");
+        w.node_name = "podcheck-abc-worker".into();
+        w.node_ip = "172.19.0.3".into();
+        let d = docs(&render(&w));
+        assert_eq!(
+            d[0]["controlPlaneEndpoint"],
+            "podcheck-abc-control-plane:6443"
+        );
+        assert_eq!(d[4]["kind"], "JoinConfiguration");
+        let discovery = &d[4]["discovery"]["bootstrapToken"];
+        assert_eq!(
+            discovery["apiServerEndpoint"],
+            "podcheck-abc-control-plane:6443"
+        );
+        assert_eq!(discovery["token"], d[1]["bootstrapTokens"][0]["token"]);
+        assert_eq!(discovery["unsafeSkipCAVerification"], true);
+        assert_eq!(d[4]["skipPhases"], serde_json::json!(["preflight"]));
+        let args = d[4]["nodeRegistration"]["kubeletExtraArgs"]
+            .as_array()
+            .unwrap();
+        assert!(args.contains(&serde_json::json!({"name": "node-ip", "value": "172.19.0.3"})));
+        assert!(args.contains(&serde_json::json!({
+            "name": "provider-id",
+            "value": "kind://docker/podcheck-abc/podcheck-abc-worker"
+        })));
     }
 
     #[test]

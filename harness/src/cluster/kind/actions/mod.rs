@@ -1,11 +1,14 @@
-//! The bootstrap of a kind node, one action per file, run in this order (as kind's
-//! `create/actions`): wait for the node's init, write the kubeadm config, `kubeadm init`,
-//! export the kubeconfig, untaint, install the CNI, install storage, wait until ready.
+//! The bootstrap of a kind cluster, one action per file, run in this order (as kind's
+//! `create/actions`): wait for the nodes' init, point the nodes' DNS at Docker's (on a
+//! cluster network), write the kubeadm config, `kubeadm init`, export the kubeconfig, untaint,
+//! join the workers, install the CNI, install storage, wait until ready.
 
 pub mod boot;
 pub mod cni;
 pub mod config;
+pub mod dns;
 pub mod init;
+pub mod join;
 pub mod kubeconfig;
 pub mod storage;
 pub mod untaint;
@@ -17,11 +20,22 @@ use std::time::{Duration, Instant};
 use crate::cluster::error::ClusterError;
 use crate::cluster::node::NodeContainer;
 
-/// What the actions share: facts about the node, and what earlier actions produced.
-pub struct Context {
+/// A node container and its address on the cluster's network.
+#[derive(Clone)]
+pub struct Node {
     pub node: NodeContainer,
-    pub cluster_name: String,
+    pub ip: String,
+}
+
+/// What the actions share: facts about the nodes, and what earlier actions produced.
+pub struct Context {
+    /// The control plane.
+    pub node: NodeContainer,
     pub node_ip: String,
+    pub workers: Vec<Node>,
+    /// The nodes are on a network of the cluster's own (not Docker's default bridge).
+    pub own_network: bool,
+    pub cluster_name: String,
     /// The host port Docker mapped to the API server's 6443 (on 127.0.0.1).
     pub api_port: u16,
     pub pod_subnet: String,
@@ -38,6 +52,16 @@ pub struct Context {
 }
 
 impl Context {
+    /// Every node, the control plane first.
+    pub fn all_nodes(&self) -> Vec<Node> {
+        std::iter::once(Node {
+            node: self.node.clone(),
+            ip: self.node_ip.clone(),
+        })
+        .chain(self.workers.iter().cloned())
+        .collect()
+    }
+
     /// The client built by the `kubeconfig` action.
     pub fn client(&self) -> Result<kube::Client, ClusterError> {
         self.client.clone().ok_or_else(|| {
@@ -66,16 +90,22 @@ macro_rules! action {
 }
 
 pub async fn run_all(ctx: &mut Context) -> Result<(), ClusterError> {
-    action!(ctx, "waiting for the node's systemd and containerd", boot);
+    action!(ctx, "waiting for the nodes' systemd and containerd", boot);
+    if ctx.own_network {
+        action!(ctx, "pointing the nodes' DNS at Docker's", dns);
+    }
     action!(ctx, "writing the kubeadm configuration", config);
     action!(ctx, "starting the control plane (kubeadm init)", init);
     action!(ctx, "exporting the kubeconfig", kubeconfig);
     action!(ctx, "removing the control-plane taint", untaint);
+    if !ctx.workers.is_empty() {
+        action!(ctx, "joining the workers (kubeadm join)", join);
+    }
     action!(ctx, "installing the CNI", cni);
     action!(ctx, "installing the default storage class", storage);
     action!(
         ctx,
-        "waiting for the node to be Ready and CoreDNS available",
+        "waiting for the nodes to be Ready and CoreDNS available",
         wait_ready
     );
     Ok(())

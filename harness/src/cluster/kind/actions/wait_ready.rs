@@ -1,4 +1,4 @@
-//! Action: wait, by watching, until the node is Ready and CoreDNS is available. On timeout
+//! Action: wait, by watching, until every node is Ready and CoreDNS is available. On timeout
 //! the error names what is not ready and why, from the objects themselves.
 
 use std::time::Instant;
@@ -24,9 +24,11 @@ pub async fn run(ctx: &mut Context) -> Result<(), ClusterError> {
     let started = Instant::now();
     let timeout = ctx.ready_timeout;
 
-    let node_name = ctx.node.name.clone();
+    let names: Vec<String> = ctx.all_nodes().into_iter().map(|n| n.node.name).collect();
     let waited = tokio::time::timeout(timeout, async {
-        await_condition(nodes.clone(), &node_name, node_ready).await?;
+        for name in &names {
+            await_condition(nodes.clone(), name, node_ready).await?;
+        }
         await_condition(
             deployments.clone(),
             "coredns",
@@ -42,7 +44,7 @@ pub async fn run(ctx: &mut Context) -> Result<(), ClusterError> {
             timeout_secs: started.elapsed().as_secs(),
         }),
         Err(_) => Err(ClusterError::NotReady {
-            what: describe_unready(&client, &node_name).await,
+            what: describe_unready(&client, &names).await,
             timeout_secs: timeout.as_secs(),
         }),
     }
@@ -50,8 +52,16 @@ pub async fn run(ctx: &mut Context) -> Result<(), ClusterError> {
 
 /// A one-paragraph account of what is not ready: the node's failing conditions, the CoreDNS
 /// deployment's status and the kube-system pods that are not running.
-async fn describe_unready(client: &kube::Client, node_name: &str) -> String {
+async fn describe_unready(client: &kube::Client, node_names: &[String]) -> String {
     let mut parts = Vec::new();
+    for node_name in node_names {
+        describe_node(client, node_name, &mut parts).await;
+    }
+    describe_system(client, &mut parts).await;
+    parts.join("; ")
+}
+
+async fn describe_node(client: &kube::Client, node_name: &str, parts: &mut Vec<String>) {
     match Api::<Node>::all(client.clone()).get_opt(node_name).await {
         Ok(Some(n)) if !node_ready(Some(&n)) => {
             let why = n
@@ -68,6 +78,10 @@ async fn describe_unready(client: &kube::Client, node_name: &str) -> String {
         Err(e) => parts.push(format!("node {node_name}: {e}")),
         _ => {}
     }
+}
+
+/// CoreDNS and the kube-system pods that are not running.
+async fn describe_system(client: &kube::Client, parts: &mut Vec<String>) {
     if let Ok(Some(d)) = Api::<Deployment>::namespaced(client.clone(), "kube-system")
         .get_opt("coredns")
         .await
@@ -112,5 +126,4 @@ async fn describe_unready(client: &kube::Client, node_name: &str) -> String {
             }
         }
     }
-    parts.join("; ")
 }
