@@ -14,6 +14,7 @@
 //! - [`cli`]: the `podcheck` command line.
 
 pub mod api;
+pub mod bundle;
 pub mod cli;
 pub mod cluster;
 pub mod fields;

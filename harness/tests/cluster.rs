@@ -816,6 +816,118 @@ async fn exec_stdout(pods: &Api<Pod>, pod: &str, argv: &[&str]) -> String {
     String::from_utf8_lossy(&stdout).into_owned()
 }
 
+/// The standalone binary (`--features standalone`), copied into an empty directory and run
+/// there with no cargo on PATH and an empty home, runs the whole catalogue against an
+/// existing cluster: suites, manifests and the fixture images' binaries come from inside it,
+/// and the reports land under that directory.
+async fn standalone_binary_runs_the_catalogue_from_an_empty_directory() {
+    let repo = podcheck::paths::repo_root();
+    let target = repo.join("target").join("standalone");
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let built = tokio::process::Command::new(&cargo)
+        .args([
+            "build",
+            "--quiet",
+            "-p",
+            "podcheck",
+            "--bin",
+            "podcheck",
+            "--features",
+            "standalone",
+        ])
+        .arg("--manifest-path")
+        .arg(repo.join("Cargo.toml"))
+        .arg("--target-dir")
+        .arg(&target)
+        .env_remove("CARGO_TARGET_DIR")
+        .status()
+        .await
+        .expect("cargo build");
+    assert!(built.success(), "building the standalone binary failed");
+
+    let _serial = SERIAL.lock().await;
+    let cluster = cluster::acquire(&kind_options())
+        .await
+        .expect("a kind cluster");
+    let empty = tempfile::tempdir().unwrap();
+    let bin = empty.path().join("podcheck");
+    std::fs::copy(target.join("debug").join("podcheck"), &bin).unwrap();
+    let home = empty.path().join("home");
+    std::fs::create_dir(&home).unwrap();
+    let kubeconfig = std::fs::canonicalize(cluster.kubeconfig()).unwrap();
+    let run = |args: Vec<std::ffi::OsString>| {
+        let mut cmd = tokio::process::Command::new(&bin);
+        cmd.args(args)
+            .current_dir(empty.path())
+            .env_clear()
+            // No cargo, no source tree, nothing of podcheck's in the environment.
+            .env(
+                "PATH",
+                "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            )
+            .env("HOME", &home);
+        cmd.output()
+    };
+    let out = within(
+        "the standalone binary runs the catalogue",
+        600,
+        run(vec![
+            "run".into(),
+            "--kubeconfig".into(),
+            kubeconfig.into_os_string(),
+        ]),
+    )
+    .await
+    .unwrap();
+    cluster.shutdown().await;
+    let stderr = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(0), "standalone run:\n{stderr}");
+    let closing = stderr
+        .lines()
+        .find(|l| l.contains(" passed, ") && l.ends_with(" skipped"))
+        .unwrap_or_else(|| panic!("no closing line in:\n{stderr}"));
+    assert!(closing.contains(" 0 failed, 0 could not run"), "{closing}");
+    let report = empty.path().join("reports").join("podcheck.json");
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&report).expect("reports under the directory"))
+            .unwrap();
+    let cases = json["cases"].as_array().unwrap();
+    assert!(
+        cases.len() >= 30,
+        "the whole catalogue ran: {} cases",
+        cases.len()
+    );
+    // The suites it ran are the ones it carries, written out under its cache, not the
+    // checkout it was built from.
+    let file = json["suites"][0][1]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        file.starts_with(&home.join(".cache/podcheck").display().to_string()),
+        "suite file {file} is not from the binary's own copy"
+    );
+    let export = empty.path().join("mine");
+    let out = run(vec![
+        "suites".into(),
+        "export".into(),
+        export.clone().into_os_string(),
+    ])
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "suites export: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(export.join("suites/behaviours.yaml").is_file());
+    assert!(export.join("fixtures/manifests/kuard-pod.yaml").is_file());
+}
+
 fn main() -> std::process::ExitCode {
     let args = Arguments::from_args();
     let trials = vec![
@@ -870,6 +982,11 @@ fn main() -> std::process::ExitCode {
             "multi_node_cluster_routes_pods_and_services_across_nodes",
             true,
             multi_node_cluster_routes_pods_and_services_across_nodes,
+        ),
+        trial(
+            "standalone_binary_runs_the_catalogue_from_an_empty_directory",
+            true,
+            standalone_binary_runs_the_catalogue_from_an_empty_directory,
         ),
         trial(
             "the_api_server_going_away_mid_run_ends_the_run_and_passes_nothing_unchecked",

@@ -15,6 +15,9 @@ pub fn run(args: SuitesArgs) -> Outcome {
         if c.expect_failure.is_some() {
             line.push_str("  (must fail)");
         }
+        if c.nodes > 1 {
+            line.push_str(&format!("  (needs {} nodes)", c.nodes));
+        }
         if let Some(why) = &c.ignore {
             line.push_str(&format!("  (ignored: {why})"));
         }

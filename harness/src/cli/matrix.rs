@@ -26,7 +26,8 @@ pub struct MatrixArgs {
     /// Where the target files are (default: the repository's `ci/targets/`).
     #[arg(long, value_name = "DIR")]
     pub targets_dir: Option<PathBuf>,
-    /// A directory of suite files (repeatable). Default: the repository's `suites/`.
+    /// A directory of suite files (repeatable). Default: the repository's `suites/` (a
+    /// standalone binary's built-in copy; `podcheck suites export` writes it out).
     #[arg(long = "suites", value_name = "DIR")]
     pub suites: Vec<PathBuf>,
     /// Run only cases whose `suite::case` matches this regex.

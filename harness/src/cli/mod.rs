@@ -10,6 +10,7 @@ mod image;
 mod list;
 mod matrix;
 mod run;
+mod suites;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -47,12 +48,16 @@ pub enum Command {
     Image(image::ImageCommand),
     /// Run the cases on several implementations (targets) and report behaviour x target.
     Matrix(matrix::MatrixArgs),
+    /// Write out the default suites (those built into a standalone binary) to edit them.
+    #[command(subcommand)]
+    Suites(suites::SuitesCommand),
 }
 
 /// Where the suites are read from.
 #[derive(Debug, Args)]
 pub struct SuitesArgs {
-    /// A directory of suite files (repeatable). Default: the repository's `suites/`.
+    /// A directory of suite files (repeatable). Default: the repository's `suites/` (a
+    /// standalone binary's built-in copy; `podcheck suites export` writes it out).
     #[arg(long = "suites", value_name = "DIR")]
     pub suites: Vec<PathBuf>,
 }
@@ -121,6 +126,7 @@ pub fn main() -> ExitCode {
             Command::Cluster(cmd) => cluster::run(cmd).await,
             Command::Image(cmd) => image::run(cmd).await,
             Command::Matrix(args) => matrix::run(args).await,
+            Command::Suites(cmd) => suites::run(cmd),
         }
     });
     outcome.into()

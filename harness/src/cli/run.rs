@@ -17,7 +17,8 @@ use crate::suite::{self, Case};
 
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
-    /// A directory of suite files (repeatable). Default: the repository's `suites/`.
+    /// A directory of suite files (repeatable). Default: the repository's `suites/` (a
+    /// standalone binary's built-in copy; `podcheck suites export` writes it out).
     #[arg(long = "suites", value_name = "DIR")]
     pub suites: Vec<PathBuf>,
     /// Use this cluster and start none (also `PODCHECK_KUBECONFIG`).

@@ -30,7 +30,11 @@ pub fn locate() -> Result<Busybox, ImageError> {
     let tried: Vec<PathBuf> = match from_env {
         // An explicit choice is the only candidate: silently using another would hide a typo.
         Some(p) => vec![p],
-        None => CANDIDATES.iter().map(PathBuf::from).collect(),
+        // A standalone podcheck carries the busybox it was built with.
+        None => match crate::bundle::busybox() {
+            Some(p) => vec![p],
+            None => CANDIDATES.iter().map(PathBuf::from).collect(),
+        },
     };
     let path =
         tried

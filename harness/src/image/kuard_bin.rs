@@ -1,5 +1,6 @@
-//! The kuard binary the images carry: `PODCHECK_KUARD_BIN` when set, else built from the
-//! repository with the workspace's `fixture` profile as a static executable.
+//! The kuard binary the images carry: `PODCHECK_KUARD_BIN` when set, else the one a
+//! standalone podcheck carries, else built from the repository with the workspace's
+//! `fixture` profile as a static executable.
 //!
 //! The build always runs `cargo rustc`: cargo itself knows whether the binary is stale, and
 //! costs about a second when it is not. It uses its own target directory so that an outer
@@ -25,7 +26,17 @@ pub struct KuardBinary {
 }
 
 pub fn obtain(repo: &Path) -> Result<KuardBinary, ImageError> {
-    let path = match std::env::var_os(ENV).filter(|v| !v.is_empty()) {
+    let from_env = std::env::var_os(ENV).filter(|v| !v.is_empty());
+    // A standalone binary carries the kuard it was built with: no cargo, no sources.
+    if from_env.is_none()
+        && let Some(data) = crate::bundle::kuard()
+    {
+        return Ok(KuardBinary {
+            path: PathBuf::from("(built into podcheck)"),
+            data: data.to_vec(),
+        });
+    }
+    let path = match from_env {
         Some(p) => {
             let p = PathBuf::from(p);
             if !p.is_file() {
