@@ -28,10 +28,10 @@ pub async fn run(env: &Environment, case: &Case, cancel: &CancellationToken) -> 
         None => None,
     };
     if case.nodes as usize > env.schedulable_nodes {
-        return CaseResult::skipped(
+        return CaseResult::not_applicable(
             case,
-            format!(
-                "not applicable: needs {} schedulable nodes, the cluster has {}",
+            format_args!(
+                "needs {} schedulable nodes, the cluster has {}",
                 case.nodes, env.schedulable_nodes
             ),
         );

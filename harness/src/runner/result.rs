@@ -16,11 +16,20 @@ pub enum CaseStatus {
     Failed,
     /// The case could not be carried out (API errors, setup, cancellation).
     Error,
-    /// Not run: ignored, filtered by `--ignored`, or cancelled before it started.
+    /// Not run: ignored, filtered by `--ignored`, cancelled before it started, or not
+    /// applicable to this cluster (it needs more nodes than take the run's pods).
     Skipped(String),
 }
 
+/// How the reason of a case that does not apply to the cluster begins.
+const NOT_APPLICABLE: &str = "not applicable: ";
+
 impl CaseStatus {
+    /// The case does not apply here: it checks nothing, and no one may expect it to pass.
+    pub fn is_not_applicable(&self) -> bool {
+        matches!(self, CaseStatus::Skipped(why) if why.starts_with(NOT_APPLICABLE))
+    }
+
     pub fn is_failure(&self) -> bool {
         matches!(self, CaseStatus::Failed | CaseStatus::Error)
     }
@@ -208,6 +217,11 @@ impl CaseResult {
         let mut r = CaseResult::starting(case, "", SystemTime::now());
         r.status = CaseStatus::Skipped(reason.into());
         r
+    }
+
+    /// A result for a case that does not apply to this cluster, saying why.
+    pub fn not_applicable(case: &crate::suite::Case, why: impl std::fmt::Display) -> Self {
+        CaseResult::skipped(case, format!("{NOT_APPLICABLE}{why}"))
     }
 
     /// A case that could not run at all (no cluster): an error, not a failure.
