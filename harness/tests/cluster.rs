@@ -878,6 +878,12 @@ async fn standalone_binary_runs_the_catalogue_from_an_empty_directory() {
             "run".into(),
             "--kubeconfig".into(),
             kubeconfig.into_os_string(),
+            // As many cases at once as the suite trials run here (.ci/run: 8 on 2 cores);
+            // podcheck's default of 16 loads a 2-core kubelet into late probe results.
+            "--parallel".into(),
+            std::env::var("PODCHECK_PARALLEL")
+                .unwrap_or_else(|_| "8".into())
+                .into(),
         ]),
     )
     .await
