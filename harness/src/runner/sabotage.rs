@@ -47,6 +47,7 @@ config=""
 [ -n "$bundle" ] && config="$bundle/config.json"
 if [ "$cmd" = exec ] && [ -z "$config" ]; then
   # exec names the container last (its process comes in --process): find its bundle.
+  [ -e "$real" ] || real="$0"
   b=$("$real" $globals state "$last" 2>/dev/null | jq -r '.bundle // empty')
   [ -n "$b" ] && config="$b/config.json"
 fi
@@ -61,6 +62,8 @@ if [ -f "$config" ]; then
     esac
   done
 fi
+# The last hook's removal may have put the real runc back at $0 since this started.
+[ -e "$real" ] || real="$0"
 exec "$real" "$@"
 "#;
 
