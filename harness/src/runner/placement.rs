@@ -396,6 +396,35 @@ fn takes_pods(node: &k8s_openapi::api::core::v1::Node, placement: &Placement) ->
 mod tests {
     use super::*;
 
+    fn node(v: Value) -> k8s_openapi::api::core::v1::Node {
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn a_node_takes_the_runs_pods_only_when_schedulable_selected_and_tolerated() {
+        let plain = node(json!({"metadata": {"name": "a", "labels": {"zone": "x"}}}));
+        let cordoned = node(json!({"metadata": {"name": "b"}, "spec": {"unschedulable": true}}));
+        let tainted = node(json!({"metadata": {"name": "c"}, "spec": {"taints": [
+            {"key": "kwok.x-k8s.io/node", "value": "fake", "effect": "NoSchedule"}]}}));
+        let soft = node(json!({"metadata": {"name": "d"}, "spec": {"taints": [
+            {"key": "k", "effect": "PreferNoSchedule"}]}}));
+        let none = Placement::default();
+        assert!(takes_pods(&plain, &none));
+        assert!(!takes_pods(&cordoned, &none));
+        assert!(!takes_pods(&tainted, &none));
+        assert!(takes_pods(&soft, &none));
+        let tolerating = Placement {
+            tolerations: vec!["kwok.x-k8s.io/node=fake:NoSchedule".parse().unwrap()],
+            ..Default::default()
+        };
+        assert!(takes_pods(&tainted, &tolerating));
+        let selecting = Placement {
+            node_selector: [("zone".to_string(), "y".to_string())].into(),
+            ..Default::default()
+        };
+        assert!(!takes_pods(&plain, &selecting));
+    }
+
     #[test]
     fn flags_parse_as_kubectl_writes_them() {
         let t: Toleration = "kwok.x-k8s.io/node=fake:NoSchedule".parse().unwrap();
