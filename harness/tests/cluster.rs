@@ -14,10 +14,16 @@ use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::core::v1::{Namespace, Node, Pod, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::api::{Api, AttachParams, ListParams, LogParams, PostParams};
+use kube::runtime::WatchStreamExt;
 use kube::runtime::wait::await_condition;
 use libtest_mimic::{Arguments, Trial};
 use podcheck::cluster::{self, Cluster, ClusterOptions, docker};
 use serde_json::json;
+
+mod common {
+    pub mod registry;
+}
+use common::registry::{RegistryServer, bridge_gateway};
 
 /// One test at a time: each starts a node, and two nodes at once would halve the machine.
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -937,6 +943,212 @@ async fn standalone_binary_runs_the_catalogue_from_an_empty_directory() {
     assert!(export.join("fixtures/manifests/kuard-pod.yaml").is_file());
 }
 
+/// `--registry`: podcheck pushes its images to a real registry server (distribution, on the
+/// host), a kind cluster set up to pull from it (containerd `hosts.toml`) pulls them, and the
+/// whole catalogue passes on that cluster with the pushed references.
+async fn a_cluster_pulls_the_fixture_images_from_a_registry_and_runs_the_catalogue() {
+    let server = RegistryServer::start(false).await;
+    let address = format!(
+        "http://{}:{}/podcheck-e2e",
+        bridge_gateway().await,
+        server.port
+    );
+    let registry: podcheck::image::registry::Registry = address.parse().unwrap();
+    let built = tokio::task::spawn_blocking(|| {
+        podcheck::image::build_all(&podcheck::image::default_out_dir())
+    })
+    .await
+    .unwrap()
+    .expect("fixture images");
+    let pushed = podcheck::image::registry::push(&registry, &built)
+        .await
+        .expect("push to the test's registry");
+    let kuard = pushed.iter().find(|p| p.name == "kuard").unwrap();
+    let offline = built.iter().find(|b| b.name == "kuard").unwrap();
+    assert_eq!(
+        kuard.digest, offline.digest,
+        "the push keeps the manifest digest"
+    );
+    assert!(
+        kuard
+            .reference
+            .starts_with(&format!("{}/podcheck-e2e/kuard:", registry.host)),
+        "{}",
+        kuard.reference
+    );
+
+    let _serial = SERIAL.lock().await;
+    let cluster = cluster::acquire(&ClusterOptions {
+        registry: Some(registry.clone()),
+        ..kind_options()
+    })
+    .await
+    .expect("a kind cluster that pulls from the registry");
+    let client = cluster.client();
+    let ns = "podcheck-registry-e2e";
+    Api::<Namespace>::all(client.clone())
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({"metadata": {"name": ns}})).unwrap(),
+        )
+        .await
+        .unwrap();
+    let pods = Api::<Pod>::namespaced(client.clone(), ns);
+    let pod: Pod = serde_json::from_value(json!({
+        "metadata": {"name": "kuard"},
+        "spec": {"containers": [{"name": "kuard", "image": kuard.reference,
+            "readinessProbe": {"httpGet": {"path": "/ready", "port": 8080}, "periodSeconds": 1}}]}
+    }))
+    .unwrap();
+    pods.create(&PostParams::default(), &pod).await.unwrap();
+    let ready = within(
+        "the pulled kuard Ready",
+        90,
+        await_condition(pods.clone(), "kuard", pod_ready),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let image_id = ready.status.unwrap().container_statuses.unwrap()[0]
+        .image_id
+        .clone();
+    assert!(
+        image_id.ends_with(&kuard.digest),
+        "the container runs the pushed image: imageID {image_id}, pushed {}",
+        kuard.digest
+    );
+    // The kubelet's own account: it pulled, from the registry, what the pod names.
+    let events = Api::<k8s_openapi::api::core::v1::Event>::namespaced(client.clone(), ns);
+    let want = format!("Successfully pulled image \"{}\"", kuard.reference);
+    let pulled = within(
+        "a Pulled event",
+        30,
+        kube::runtime::watcher(events, kube::runtime::watcher::Config::default())
+            .applied_objects()
+            .try_filter(|e| {
+                futures::future::ready(
+                    e.reason.as_deref() == Some("Pulled")
+                        && e.message.as_deref().is_some_and(|m| m.contains(&want)),
+                )
+            })
+            .boxed()
+            .try_next(),
+    )
+    .await
+    .unwrap();
+    assert!(pulled.is_some(), "no event says: {want}");
+    let log = server.log();
+    let manifest_get = format!("\"GET /v2/podcheck-e2e/kuard/manifests/{}", kuard.digest);
+    assert!(
+        log.lines()
+            .any(|l| l.contains(&manifest_get) && l.contains("\"containerd/")),
+        "containerd fetched no manifest from the registry; its log:\n{log}"
+    );
+
+    let kubeconfig = std::fs::canonicalize(cluster.kubeconfig()).unwrap();
+    let reports = tempfile::tempdir().unwrap();
+    let json_report = reports.path().join("podcheck.json");
+    let started = std::time::Instant::now();
+    let out = within(
+        "the catalogue with --registry",
+        600,
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_podcheck"))
+            .arg("run")
+            .arg("--kubeconfig")
+            .arg(&kubeconfig)
+            .args(["--registry", &address, "--parallel"])
+            .arg(std::env::var("PODCHECK_PARALLEL").unwrap_or_else(|_| "8".into()))
+            .arg("--json")
+            .arg(&json_report)
+            .arg("--junit")
+            .arg(reports.path().join("podcheck.junit.xml"))
+            .output(),
+    )
+    .await
+    .unwrap();
+    let took = started.elapsed();
+    cluster.shutdown().await;
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(0), "run --registry:\n{text}");
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&json_report).unwrap()).unwrap();
+    assert_eq!(
+        json["facts"]["images_mode"], "registry",
+        "{}",
+        json["facts"]
+    );
+    let cases = json["cases"].as_array().unwrap();
+    assert!(
+        cases.len() >= 30,
+        "the whole catalogue ran: {}",
+        cases.len()
+    );
+    eprintln!(
+        "catalogue with pulls from the registry: {} cases in {:.1} s",
+        cases.len(),
+        took.as_secs_f64()
+    );
+}
+
+/// A registry that refuses the push, or none at the address: the error names the address,
+/// what the registry answered (the HTTP status) and what to do; nothing is half-reported.
+async fn a_registry_that_refuses_or_cannot_be_reached_is_named_with_the_fix() {
+    let built = tokio::task::spawn_blocking(|| {
+        podcheck::image::build_all(&podcheck::image::default_out_dir())
+    })
+    .await
+    .unwrap()
+    .expect("fixture images");
+    let read_only = RegistryServer::start(true).await;
+    let address = format!("http://127.0.0.1:{}/podcheck", read_only.port);
+    let e = podcheck::image::registry::push(&address.parse().unwrap(), &built)
+        .await
+        .expect_err("a read-only registry takes no push")
+        .to_string();
+    for want in [
+        address.as_str(),
+        "refused the push of",
+        "HTTP 405",
+        "does not take pushes",
+    ] {
+        assert!(e.contains(want), "{want:?} missing from: {e}");
+    }
+
+    // The port the read-only registry had, once it is gone: nothing listens there.
+    let port = read_only.port;
+    drop(read_only);
+    let address = format!("http://127.0.0.1:{port}");
+    let e = within(
+        "the unreachable error",
+        30,
+        podcheck::image::registry::push(&address.parse().unwrap(), &built),
+    )
+    .await
+    .expect_err("nothing listens there")
+    .to_string();
+    for want in [
+        format!("cannot reach the registry at http://127.0.0.1:{port}/v2/"),
+        "Connection refused".to_string(),
+        "check the address".to_string(),
+    ] {
+        assert!(e.contains(&want), "{want:?} missing from: {e}");
+    }
+
+    // A bad address is bad input: exit 2 before anything is built or started.
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_podcheck"))
+        .args(["run", "--registry", "ftp://registry.example"])
+        .output()
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("scheme `ftp://`"), "{stderr}");
+}
+
 fn main() -> std::process::ExitCode {
     let args = Arguments::from_args();
     let trials = vec![
@@ -996,6 +1208,16 @@ fn main() -> std::process::ExitCode {
             "standalone_binary_runs_the_catalogue_from_an_empty_directory",
             true,
             standalone_binary_runs_the_catalogue_from_an_empty_directory,
+        ),
+        trial(
+            "a_cluster_pulls_the_fixture_images_from_a_registry_and_runs_the_catalogue",
+            true,
+            a_cluster_pulls_the_fixture_images_from_a_registry_and_runs_the_catalogue,
+        ),
+        trial(
+            "a_registry_that_refuses_or_cannot_be_reached_is_named_with_the_fix",
+            false,
+            a_registry_that_refuses_or_cannot_be_reached_is_named_with_the_fix,
         ),
         trial(
             "the_api_server_going_away_mid_run_ends_the_run_and_passes_nothing_unchecked",

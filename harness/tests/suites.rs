@@ -48,8 +48,12 @@ async fn shared() -> Result<Arc<Shared>, String> {
     SHARED
         .get_or_init(|| async {
             let run_id = std::env::var("PODCHECK_RUN_ID").unwrap_or_else(|_| runner::new_run_id());
+            let cluster = ClusterOptions {
+                registry: podcheck::cluster::registry_from_env()?,
+                ..ClusterOptions::from_env()
+            };
             let p = setup::prepare(SetupOptions {
-                cluster: ClusterOptions::from_env(),
+                cluster,
                 images: None,
                 keep_on_failure: std::env::var("PODCHECK_KEEP_ON_FAILURE").is_ok_and(|v| v == "1"),
                 run_id: run_id.clone(),

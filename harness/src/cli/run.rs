@@ -55,8 +55,19 @@ pub struct RunArgs {
     pub keep_on_failure: bool,
     /// Which images `${image.<name>}` means: podcheck's offline images (default where they
     /// can be loaded into the cluster) or the book's (pulled from their registry).
-    #[arg(long, value_enum, value_name = "offline|book")]
+    #[arg(
+        long,
+        value_enum,
+        value_name = "offline|book",
+        conflicts_with = "registry"
+    )]
     pub images: Option<ImagesMode>,
+    /// Push podcheck's images to this registry and have the cluster pull them from there
+    /// (also `PODCHECK_REGISTRY`): for clusters podcheck cannot load images into. `http://`
+    /// for a registry without TLS; credentials from PODCHECK_REGISTRY_USERNAME and
+    /// PODCHECK_REGISTRY_PASSWORD. A kind cluster podcheck starts is set up to pull from it.
+    #[arg(long, value_name = "[http://]HOST[:PORT][/PREFIX]")]
+    pub registry: Option<crate::image::registry::Registry>,
     /// Also run cases marked `ignore:`.
     #[arg(long)]
     pub include_ignored: bool,
@@ -267,6 +278,14 @@ fn cluster_options(args: &RunArgs) -> Result<ClusterOptions, Outcome> {
     if let Some(w) = args.workers {
         opts.workers = w;
     }
+    opts.registry = match &args.registry {
+        Some(r) => Some(r.clone()),
+        None if args.images.is_some() => None,
+        None => crate::cluster::registry_from_env().map_err(|e| {
+            eprintln!("error: {e}; hint: unset it, or give an address as --registry takes it");
+            Outcome::BadInput
+        })?,
+    };
     Ok(opts)
 }
 

@@ -69,6 +69,9 @@ pub struct ClusterOptions {
     /// Worker nodes beside the control plane of a started cluster (`--workers`,
     /// `PODCHECK_WORKERS`).
     pub workers: usize,
+    /// The registry the fixture images are pushed to (`--registry`, `PODCHECK_REGISTRY`): the
+    /// run uses the pushed references, and a kind cluster podcheck starts pulls from it.
+    pub registry: Option<crate::image::registry::Registry>,
 }
 
 impl ClusterOptions {
@@ -86,7 +89,22 @@ impl ClusterOptions {
             keep: std::env::var("TESTCONTAINERS_COMMAND").is_ok_and(|v| v == "keep"),
             kubeconfig_out: None,
             workers: workers_from_env(),
+            registry: None,
         }
+    }
+}
+
+/// `PODCHECK_REGISTRY`, the environment's `--registry`. Not part of [`ClusterOptions::from_env`]:
+/// a value that is not an address is an error for the caller to report, not a silent fallback
+/// to other images.
+pub fn registry_from_env() -> Result<Option<crate::image::registry::Registry>, String> {
+    match std::env::var("PODCHECK_REGISTRY") {
+        Ok(v) if !v.trim().is_empty() => v
+            .trim()
+            .parse()
+            .map(Some)
+            .map_err(|e| format!("PODCHECK_REGISTRY={v:?}: {e}")),
+        _ => Ok(None),
     }
 }
 
@@ -123,6 +141,7 @@ async fn start_kind(opts: &ClusterOptions) -> Result<Cluster, ClusterError> {
         kubeconfig_out: opts.kubeconfig_out.clone(),
         ready_timeout: Duration::from_secs(240 + 60 * opts.workers as u64),
         workers: opts.workers,
+        registry: opts.registry.clone(),
     })
     .await?;
     Ok(Cluster {

@@ -168,7 +168,10 @@ pub struct Inspected {
     pub ref_name: String,
     pub docker: DockerManifest,
     pub manifest: Manifest,
+    /// The manifest's bytes, as its digest was taken (a registry push sends exactly these).
+    pub manifest_bytes: Vec<u8>,
     pub config: ImageConfig,
+    pub config_bytes: Vec<u8>,
     /// The layers' bytes, in order.
     pub layers: Vec<Vec<u8>>,
     /// Every path in the archive, in archive order.
@@ -245,10 +248,12 @@ pub fn inspect(bytes: &[u8]) -> Result<Inspected, String> {
     };
     let reference = annotation(oci::ANNOTATION_CONTAINERD_NAME)?;
     let ref_name = annotation(oci::ANNOTATION_REF_NAME)?;
+    let manifest_bytes = blob(desc)?.clone();
     let manifest: Manifest =
-        serde_json::from_slice(blob(desc)?).map_err(|e| format!("manifest: {e}"))?;
+        serde_json::from_slice(&manifest_bytes).map_err(|e| format!("manifest: {e}"))?;
+    let config_bytes = blob(&manifest.config)?.clone();
     let config: ImageConfig =
-        serde_json::from_slice(blob(&manifest.config)?).map_err(|e| format!("config: {e}"))?;
+        serde_json::from_slice(&config_bytes).map_err(|e| format!("config: {e}"))?;
     let layers = manifest
         .layers
         .iter()
@@ -284,7 +289,9 @@ pub fn inspect(bytes: &[u8]) -> Result<Inspected, String> {
         ref_name,
         docker,
         manifest,
+        manifest_bytes,
         config,
+        config_bytes,
         layers,
         paths,
     })

@@ -25,6 +25,16 @@ impl ImageMap {
         }
     }
 
+    /// podcheck's images as pushed to a registry (`--registry`).
+    pub fn pushed(images: &[super::registry::Pushed]) -> Self {
+        ImageMap {
+            refs: images
+                .iter()
+                .map(|i| (i.name.clone(), i.reference.clone()))
+                .collect(),
+        }
+    }
+
     /// The book's images, for clusters that can pull from a registry. Names without a
     /// book image (the `kuard-bash` mutant) are absent: a case that needs one cannot run.
     pub fn book() -> Self {

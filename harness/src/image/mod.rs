@@ -25,6 +25,7 @@ pub mod kuard_bin;
 pub mod layer;
 mod map;
 pub mod oci;
+pub mod registry;
 pub mod rootfs;
 
 use std::path::{Path, PathBuf};

@@ -20,6 +20,9 @@ pub enum ImagesMode {
     Offline,
     /// The book's images, pulled by the cluster from their registry.
     Book,
+    /// podcheck's own images, pushed to `--registry` and pulled from there by the cluster.
+    #[value(skip)]
+    Registry,
 }
 
 impl ImagesMode {
@@ -58,6 +61,8 @@ pub enum SetupError {
     Cluster(#[from] cluster::ClusterError),
     #[error("fixture images: {0}")]
     Image(#[from] image::ImageError),
+    #[error("fixture images: {0}")]
+    Registry(#[from] image::registry::RegistryError),
     #[error("fixture images: the build task failed: {0}")]
     ImageTask(#[source] tokio::task::JoinError),
     #[error("pod placement: {0}")]
@@ -90,6 +95,13 @@ pub struct Prepared {
     pub images_mode: ImagesMode,
 }
 
+async fn build_images() -> Result<Vec<image::FixtureImage>, SetupError> {
+    let out = image::default_out_dir();
+    Ok(tokio::task::spawn_blocking(move || image::build_all(&out))
+        .await
+        .map_err(SetupError::ImageTask)??)
+}
+
 pub async fn prepare(opts: SetupOptions) -> Result<Prepared, SetupError> {
     let cluster = cluster::acquire(&opts.cluster).await?;
     match finish(&cluster, &opts).await {
@@ -109,21 +121,38 @@ async fn finish(
     cluster: &Cluster,
     opts: &SetupOptions,
 ) -> Result<(Environment, ImagesMode), SetupError> {
-    let mode = opts
-        .images
-        .or_else(ImagesMode::from_env)
-        .unwrap_or(if cluster.can_load_images() {
-            ImagesMode::Offline
-        } else {
-            ImagesMode::Book
-        });
+    let mode = match &opts.cluster.registry {
+        Some(_) => ImagesMode::Registry,
+        None => opts
+            .images
+            .or_else(ImagesMode::from_env)
+            .unwrap_or(if cluster.can_load_images() {
+                ImagesMode::Offline
+            } else {
+                ImagesMode::Book
+            }),
+    };
     let map = match mode {
         ImagesMode::Book => ImageMap::book(),
+        ImagesMode::Registry => {
+            let registry = opts
+                .cluster
+                .registry
+                .as_ref()
+                .expect("registry mode has a registry");
+            let built = build_images().await?;
+            let started = std::time::Instant::now();
+            let pushed = image::registry::push(registry, &built).await?;
+            tracing::info!(
+                "pushed {} fixture images to {registry} in {:.1} s ({} bytes sent)",
+                pushed.len(),
+                started.elapsed().as_secs_f64(),
+                pushed.iter().map(|p| p.bytes_sent).sum::<u64>()
+            );
+            ImageMap::pushed(&pushed)
+        }
         ImagesMode::Offline => {
-            let out = image::default_out_dir();
-            let built = tokio::task::spawn_blocking(move || image::build_all(&out))
-                .await
-                .map_err(SetupError::ImageTask)??;
+            let built = build_images().await?;
             if preloaded() {
                 tracing::info!("offline images: loaded by whoever started the cluster");
             } else if cluster.can_load_images() {

@@ -37,6 +37,8 @@ pub struct KindOptions {
     pub ready_timeout: Duration,
     /// Worker nodes beside the control plane (`--workers`); 0 is a one-node cluster.
     pub workers: usize,
+    /// The nodes pull the fixture images from here (`--registry`).
+    pub registry: Option<crate::image::registry::Registry>,
 }
 
 /// Running kind nodes and what the bootstrap produced.
@@ -127,6 +129,7 @@ pub async fn create(opts: &KindOptions) -> Result<KindCluster, ClusterError> {
         service_subnet: SERVICE_SUBNET.into(),
         kubeconfig_path: kubeconfig.clone(),
         ready_timeout: opts.ready_timeout,
+        registry: opts.registry.clone(),
         kubernetes_version: String::new(),
         client: None,
         server_version: String::new(),

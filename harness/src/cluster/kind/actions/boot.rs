@@ -14,7 +14,7 @@ pub async fn run(ctx: &mut Context) -> Result<(), ClusterError> {
     Ok(())
 }
 
-async fn booted(node: &NodeContainer) -> Result<(), ClusterError> {
+pub(super) async fn booted(node: &NodeContainer) -> Result<(), ClusterError> {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         // `ctr version` needs the containerd socket to answer, which is what kubeadm needs.

@@ -1,6 +1,6 @@
 //! The bootstrap of a kind cluster, one action per file, run in this order (as kind's
 //! `create/actions`): wait for the nodes' init, point the nodes' DNS at Docker's (on a
-//! cluster network), write the kubeadm config, `kubeadm init`, export the kubeconfig, untaint,
+//! cluster network), let containerd pull from `--registry`, write the kubeadm config, `kubeadm init`, export the kubeconfig, untaint,
 //! join the workers, install the CNI, install storage, wait until ready.
 
 pub mod boot;
@@ -10,6 +10,7 @@ pub mod dns;
 pub mod init;
 pub mod join;
 pub mod kubeconfig;
+pub mod registry;
 pub mod storage;
 pub mod untaint;
 pub mod wait_ready;
@@ -42,6 +43,8 @@ pub struct Context {
     pub service_subnet: String,
     /// Where the host-side kubeconfig is written.
     pub kubeconfig_path: PathBuf,
+    /// The registry the fixture images are pushed to (`--registry`), for the nodes to pull from.
+    pub registry: Option<crate::image::registry::Registry>,
     /// Deadline for the whole bootstrap's waits.
     pub ready_timeout: Duration,
     /// Filled by `config`.
@@ -93,6 +96,13 @@ pub async fn run_all(ctx: &mut Context) -> Result<(), ClusterError> {
     action!(ctx, "waiting for the nodes' systemd and containerd", boot);
     if ctx.own_network {
         action!(ctx, "pointing the nodes' DNS at Docker's", dns);
+    }
+    if ctx.registry.is_some() {
+        action!(
+            ctx,
+            "letting containerd pull from the fixture registry",
+            registry
+        );
     }
     action!(ctx, "writing the kubeadm configuration", config);
     action!(ctx, "starting the control plane (kubeadm init)", init);
