@@ -1,17 +1,24 @@
 //! Logical image names (what suites and fixtures write: `${image.kuard}`) mapped to the
 //! references a run uses: podcheck's offline images (the default) or the book's.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::FixtureImage;
 
 /// The book's image for each logical name that has one.
 pub const BOOK_IMAGES: &[(&str, &str)] = &[("kuard", "gcr.io/kuar-demo/kuard-amd64:blue")];
 
-/// Logical name -> image reference.
+/// Logical name -> image reference, and what the images offer beyond the book's.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ImageMap {
     refs: BTreeMap<String, String>,
+    /// Names of [`super::FEATURES`] these images have.
+    features: BTreeSet<String>,
+}
+
+/// podcheck's own images, wherever they come from, have every feature.
+fn podcheck_features() -> BTreeSet<String> {
+    super::FEATURES.iter().map(|(n, _)| n.to_string()).collect()
 }
 
 impl ImageMap {
@@ -22,6 +29,7 @@ impl ImageMap {
                 .iter()
                 .map(|i| (i.name.clone(), i.reference.clone()))
                 .collect(),
+            features: podcheck_features(),
         }
     }
 
@@ -32,6 +40,7 @@ impl ImageMap {
                 .iter()
                 .map(|i| (i.name.clone(), i.reference.clone()))
                 .collect(),
+            features: podcheck_features(),
         }
     }
 
@@ -43,7 +52,17 @@ impl ImageMap {
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
+            features: BTreeSet::new(),
         }
+    }
+
+    /// Whether these images have a feature of [`super::FEATURES`].
+    pub fn has(&self, feature: &str) -> bool {
+        self.features.contains(feature)
+    }
+
+    pub fn features(&self) -> &BTreeSet<String> {
+        &self.features
     }
 
     pub fn get(&self, logical: &str) -> Option<&str> {
@@ -73,6 +92,7 @@ mod tests {
         let m = ImageMap::book();
         assert_eq!(m.get("kuard"), Some("gcr.io/kuar-demo/kuard-amd64:blue"));
         assert_eq!(m.get("kuard-bash"), None);
+        assert!(!m.has("kuard-extras"));
     }
 
     #[test]
@@ -92,6 +112,7 @@ mod tests {
             ]
         );
         assert_eq!(m.len(), 2);
+        assert!(m.has("kuard-extras"));
     }
 
     /// Every `${image.<name>}` in the chapter's manifests names an image podcheck builds,

@@ -40,6 +40,18 @@ use rootfs::{Entry, ImageSpec};
 /// images are loaded into the nodes, and the tag is never `latest`.
 pub const REGISTRY: &str = "podcheck.local";
 
+/// What podcheck's images offer beyond the book's, for cases to name in `needs:`. A case that
+/// needs a feature the run's images lack is not applicable, never failed.
+pub const FEATURES: &[(&str, &str)] = &[(
+    "kuard-extras",
+    "podcheck's kuard extras (/podcheck/…, --podcheck-…, `kuard podcheck …`)",
+)];
+
+/// The description of a feature of [`FEATURES`].
+pub fn feature(name: &str) -> Option<&'static str> {
+    FEATURES.iter().find(|(n, _)| *n == name).map(|(_, d)| *d)
+}
+
 /// The logical names [`build_all`] builds, in its order.
 pub const IMAGE_NAMES: &[&str] = &["kuard", "kuard-bash"];
 

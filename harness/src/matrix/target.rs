@@ -200,6 +200,7 @@ pub fn parse(path: &Path, text: &str, catalogue: &Catalogue) -> Result<Target, V
             covers: Vec::new(),
             timeout: Duration::from_secs(180),
             nodes: 1,
+            needs: Vec::new(),
             ignore: None,
             expect_failure: None,
             steps,

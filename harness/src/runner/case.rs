@@ -27,6 +27,16 @@ pub async fn run(env: &Environment, case: &Case, cancel: &CancellationToken) -> 
         Some(s) => s.clone().acquire_owned().await.ok(),
         None => None,
     };
+    if let Some(need) = case.needs.iter().find(|n| !env.image_features.contains(*n)) {
+        return CaseResult::not_applicable(
+            case,
+            format_args!(
+                "needs {need}, {}, which the run's images lack (podcheck's own have it: the \
+                 default where they can be loaded into the nodes, or --registry)",
+                crate::image::feature(need).unwrap_or("an image feature")
+            ),
+        );
+    }
     if case.nodes as usize > env.schedulable_nodes {
         return CaseResult::not_applicable(
             case,
@@ -425,5 +435,42 @@ mod tests {
         );
         let c = &cleanups["pc-t1-s-c"];
         assert!(c.detail.contains("not cleaned up"), "{}", c.detail);
+    }
+
+    /// A case that needs what the run's images lack (the book's image has no kuard extras),
+    /// or more nodes than take the run's pods, is not applicable: not run, never failed, and
+    /// the reason names what is missing. The unreachable API server shows nothing was tried.
+    #[tokio::test]
+    async fn a_case_whose_needs_the_run_cannot_meet_is_not_applicable() {
+        let config = kube::Config::new("https://127.0.0.1:1".parse().unwrap());
+        let client = kube::Client::try_from(config).unwrap();
+        let mut env = Environment::for_tests(client);
+        env.image_features.clear();
+        let mut case = case_expecting("{ step: 1, message: x }");
+        case.expect_failure = None;
+        case.needs = vec!["kuard-extras".into()];
+        let r = run(&env, &case, &CancellationToken::new()).await;
+        assert!(r.status.is_not_applicable(), "{:?}", r.status);
+        let why = format!("{:?}", r.status);
+        assert!(
+            why.contains("needs kuard-extras, podcheck's kuard extras"),
+            "{why}"
+        );
+        assert!(why.contains("--registry"), "{why}");
+
+        let mut env = Environment::for_tests(env.client.clone());
+        env.schedulable_nodes = 1;
+        case.needs.clear();
+        case.nodes = 2;
+        let r = run(&env, &case, &CancellationToken::new()).await;
+        let why = format!("{:?}", r.status);
+        assert!(
+            why.contains("needs 2 schedulable nodes, the cluster has 1"),
+            "{why}"
+        );
+        assert!(
+            env.janitor.finish().await.is_empty(),
+            "no namespace was made"
+        );
     }
 }

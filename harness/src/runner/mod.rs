@@ -59,6 +59,8 @@ pub struct Environment {
     pub nodes: Vec<crate::cluster::node::NodeContainer>,
     /// How many nodes the run's pods can be scheduled on (cases with `nodes: N` need N).
     pub schedulable_nodes: usize,
+    /// What the run's images offer beyond the book's (cases with `needs:` need it).
+    pub image_features: std::collections::BTreeSet<String>,
     /// When set, every case holds one of these while it runs: how many cases the cluster
     /// runs at once, whoever starts them (the test harness runs suites, mutants and
     /// sabotage runs side by side; `podcheck run` bounds its own cases instead).
@@ -89,6 +91,10 @@ impl Environment {
             janitor: janitor::Janitor::new(client, "t1").with_timeout(Duration::from_secs(2)),
             nodes: Vec::new(),
             schedulable_nodes: 1,
+            image_features: crate::image::FEATURES
+                .iter()
+                .map(|(n, _)| n.to_string())
+                .collect(),
             slots: None,
             placement: Default::default(),
         }
@@ -110,6 +116,7 @@ impl Environment {
             janitor: janitor::Janitor::new(self.client.clone(), run_id),
             nodes: self.nodes.clone(),
             schedulable_nodes: self.schedulable_nodes,
+            image_features: self.image_features.clone(),
             slots: self.slots.clone(),
             placement: self.placement.clone(),
         }

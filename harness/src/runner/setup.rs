@@ -198,6 +198,7 @@ async fn finish(
         janitor: super::janitor::Janitor::new(cluster.client(), &opts.run_id),
         nodes: cluster.nodes().to_vec(),
         schedulable_nodes,
+        image_features: map.features().clone(),
         slots: None,
         placement: opts.placement.clone(),
     };

@@ -113,6 +113,8 @@ pub struct Case {
     pub timeout: Duration,
     /// Schedulable nodes the case needs (`nodes:`, default 1).
     pub nodes: u32,
+    /// Features of the workload images the case needs beyond the book's (`needs:`).
+    pub needs: Vec<String>,
     pub ignore: Option<String>,
     pub expect_failure: Option<ExpectFailure>,
     pub steps: Vec<Step>,
@@ -301,6 +303,11 @@ pub fn parse_suite(
             covers: c.covers.value.into_iter().map(|s| s.value).collect(),
             timeout: c.timeout.map_or(DEFAULT_CASE_TIMEOUT, |d| d.0),
             nodes: c.nodes.as_ref().map_or(1, |n| n.value),
+            needs: c
+                .needs
+                .iter()
+                .flat_map(|n| n.value.iter().map(|f| f.value.clone()))
+                .collect(),
             ignore: c.ignore,
             expect_failure: c.expect_failure,
             steps,
@@ -357,6 +364,23 @@ fn check_case(c: &CaseSpec, catalogue: &Catalogue, at: &mut CaseErrors<'_>) {
         && n.value == 0
     {
         at.push(n.referenced, "nodes", "a case runs on at least 1 node");
+    }
+    for need in c.needs.iter().flat_map(|n| &n.value) {
+        if crate::image::feature(&need.value).is_none() {
+            at.push(
+                need.referenced,
+                "needs",
+                format!(
+                    "unknown image feature `{}` (known: {})",
+                    need.value,
+                    crate::image::FEATURES
+                        .iter()
+                        .map(|(name, _)| *name)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            );
+        }
     }
     if c.covers.value.is_empty() {
         at.push(
@@ -602,7 +626,7 @@ mod tests {
         assert_eq!(
             errors("suite: s\ncases:\n  - name: a\n    covers: [EXEC]\n    stepz: []\n"),
             vec![
-                "D/s.yaml:5:5: cases[0].stepz: unknown field `stepz`, expected one of name, description, covers, timeout, nodes, ignore, expect_failure, steps"
+                "D/s.yaml:5:5: cases[0].stepz: unknown field `stepz`, expected one of name, description, covers, timeout, nodes, needs, ignore, expect_failure, steps"
             ]
         );
         assert_eq!(
@@ -711,6 +735,59 @@ mod tests {
         assert_eq!(c.step_locations, vec![(6, 9), (7, 9)]);
         assert_eq!(c.timeout, Duration::from_secs(120));
         assert_eq!(c.steps[1].summary(), "wait pod/kuard: condition Ready");
+    }
+
+    #[test]
+    fn an_unknown_need_is_named_with_the_known_ones() {
+        let e = errors(
+            "suite: s\ncases:\n  - name: a\n    covers: [EXEC]\n    needs: [kuard-extra]\n    steps: [{sleep: {for: 1s, why: x}}]\n",
+        );
+        assert_eq!(
+            e,
+            vec![
+                "D/s.yaml:5:13: cases[0] (a).needs: unknown image feature `kuard-extra` (known: kuard-extras)"
+            ]
+        );
+    }
+
+    /// `needs: [kuard-extras]` is true to what a case does: every case whose steps or
+    /// manifests use podcheck's kuard extras says so (else it would fail with the book's
+    /// image instead of being not applicable), and no other case does (it would be left
+    /// out where it could run).
+    #[test]
+    fn exactly_the_cases_that_use_podcheck_extras_need_them() {
+        let uses = regex::Regex::new(
+            r#"/podcheck/(host|exit|startup|tcp|exec|ipc|bind)\b|--podcheck-[a-z]|kuard podcheck |"podcheck",\s*"(bind|ipc-)"#,
+        )
+        .unwrap();
+        let yaml_file = regex::Regex::new(r#""([^"]+\.yaml)""#).unwrap();
+        let suites = load(&[]).unwrap_or_else(|e| panic!("{e}"));
+        let mut wrong = Vec::new();
+        let mut using = 0;
+        for case in suites.cases() {
+            let steps = serde_json::to_string(&case.steps).unwrap();
+            let dir = case.file.parent().unwrap();
+            let mut text = steps.clone();
+            for file in yaml_file.captures_iter(&steps) {
+                if let Ok(manifest) = std::fs::read_to_string(dir.join(&file[1])) {
+                    text.push_str(&manifest);
+                }
+            }
+            let used = uses.is_match(&text);
+            let declared = case.needs.iter().any(|n| n == "kuard-extras");
+            using += used as usize;
+            if used != declared {
+                wrong.push(format!(
+                    "{}: uses the extras: {used}, needs: [kuard-extras]: {declared}",
+                    case.id()
+                ));
+            }
+        }
+        assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+        assert!(
+            using >= 5,
+            "only {using} cases use the extras: the pattern finds nothing"
+        );
     }
 
     #[test]

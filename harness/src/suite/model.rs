@@ -10,6 +10,9 @@
 //!     timeout: 3m                    # the whole case (default 5m)
 //!     nodes: 2                       # needs this many schedulable nodes; on fewer the
 //!                                    #   case is "not applicable", never failed (default 1)
+//!     needs: [kuard-extras]          # what the case needs of the workload images beyond the
+//!                                    #   book's; with images that lack it the case is "not
+//!                                    #   applicable", never failed (image::FEATURES)
 //!     ignore: "why"                  # skipped unless --ignored
 //!     expect_failure:                # a self-test: the case must FAIL (a check, not an
 //!       step: 4                      #   error), at this step (1-based),
@@ -46,6 +49,8 @@ pub struct CaseSpec {
     pub timeout: Option<Dur>,
     #[serde(default)]
     pub nodes: Option<Spanned<u32>>,
+    #[serde(default)]
+    pub needs: Option<Spanned<Vec<Spanned<String>>>>,
     #[serde(default)]
     pub ignore: Option<String>,
     #[serde(default)]

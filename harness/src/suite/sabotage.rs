@@ -130,6 +130,7 @@ pub fn parse(path: &Path, text: &str, suites: &Suites) -> Result<Sabotage, Vec<L
             covers: Vec::new(),
             timeout: Duration::from_secs(120),
             nodes: 1,
+            needs: Vec::new(),
             ignore: None,
             expect_failure: None,
             steps: out,
