@@ -47,7 +47,9 @@ static CANCEL: LazyLock<CancellationToken> = LazyLock::new(CancellationToken::ne
 async fn shared() -> Result<Arc<Shared>, String> {
     SHARED
         .get_or_init(|| async {
-            let run_id = std::env::var("PODCHECK_RUN_ID").unwrap_or_else(|_| runner::new_run_id());
+            // nextest's setup script gives every test process one run id (one run label).
+            let shared_run_id = std::env::var("PODCHECK_RUN_ID").ok();
+            let run_id = shared_run_id.clone().unwrap_or_else(runner::new_run_id);
             let cluster = ClusterOptions {
                 registry: podcheck::cluster::registry_from_env()?,
                 ..ClusterOptions::from_env()
@@ -65,6 +67,10 @@ async fn shared() -> Result<Arc<Shared>, String> {
             // Suite cases, mutants and the cases of sabotage runs share the cluster: at most
             // this many run at once, whichever trial started them.
             let mut env = p.env;
+            if shared_run_id.is_some() {
+                env.janitor = runner::janitor::Janitor::new(env.client.clone(), &run_id)
+                    .shared_with_other_processes();
+            }
             env.slots = Some(Arc::new(tokio::sync::Semaphore::new(parallel())));
             Ok(Arc::new(Shared {
                 env,

@@ -9,7 +9,7 @@
 //! the run's namespaces carry its run label, so [`Janitor::leftovers`] finds any that the
 //! deletions missed; and an interrupted run still awaits the janitor before it exits.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -74,6 +74,12 @@ pub struct Janitor {
     tasks: Mutex<JoinSet<(String, Cleanup)>>,
     /// Cleanups already known without a task (kept namespaces).
     done: Mutex<BTreeMap<String, Cleanup>>,
+    /// Every namespace handed to this janitor, deleted or kept.
+    handed: Mutex<BTreeSet<String>>,
+    /// Other processes run cases under the same run id at the same time (nextest runs each
+    /// test in a process of its own, all with the setup script's run id): their namespaces
+    /// are theirs to account for, so only those handed to this janitor can be left over.
+    shared_run: bool,
 }
 
 impl Janitor {
@@ -84,7 +90,15 @@ impl Janitor {
             timeout: CLEANUP_TIMEOUT,
             tasks: Mutex::new(JoinSet::new()),
             done: Mutex::new(BTreeMap::new()),
+            handed: Mutex::new(BTreeSet::new()),
+            shared_run: false,
         }
+    }
+
+    /// The same janitor, for a run id that other processes use at the same time.
+    pub fn shared_with_other_processes(mut self) -> Self {
+        self.shared_run = true;
+        self
     }
 
     /// The same janitor with another deadline per namespace (tests of unreachable servers).
@@ -99,6 +113,7 @@ impl Janitor {
         let client = self.client.clone();
         let timeout = self.timeout;
         let ns = ns.to_string();
+        self.handed.lock().expect("janitor lock").insert(ns.clone());
         let mut tasks = self.tasks.lock().expect("janitor lock");
         tasks.spawn(async move {
             // What kubectl wrote there (its kubeconfig, rendered files, `kubectl cp`
@@ -136,6 +151,10 @@ impl Janitor {
 
     /// Record a namespace that stays.
     pub fn keep(&self, ns: &str) {
+        self.handed
+            .lock()
+            .expect("janitor lock")
+            .insert(ns.to_string());
         self.done
             .lock()
             .expect("janitor lock")
@@ -174,6 +193,7 @@ impl Janitor {
             .into_iter()
             .filter_map(|n| n.metadata.name)
             .filter(|n| !kept.contains(n))
+            .filter(|n| !self.shared_run || self.handed.lock().expect("janitor lock").contains(n))
             .collect())
     }
 }
