@@ -33,6 +33,12 @@ pub struct MatrixArgs {
     /// Run only cases whose `suite::case` matches this regex.
     #[arg(long, value_name = "REGEX")]
     pub filter: Option<String>,
+    /// Judge only this share of the catalogue's behaviours, for N jobs per target:
+    /// `count:K/N` takes every N-th behaviour by ID from the K-th, and runs every selected
+    /// case that covers one of them (a case covering behaviours of two partitions runs in
+    /// both), so each behaviour's verdict and each target's expectation are whole.
+    #[arg(long, value_name = "count:K/N")]
+    pub partition: Option<crate::runner::partition::Partition>,
     /// How many cases run at once on each target.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_PARALLEL as u16, value_parser = clap::value_parser!(u16).range(1..))]
     pub parallel: u16,
@@ -101,13 +107,32 @@ pub async fn run(args: MatrixArgs) -> Outcome {
         return Outcome::BadInput;
     }
     let mut cases: Vec<Case> = selected.into_iter().cloned().collect();
-    select::schedule(&mut cases, &crate::runner::history::CaseTimes::load());
-    let catalogue: Vec<(String, String)> = suites
+    let mut catalogue: Vec<(String, String)> = suites
         .catalogue
         .behaviours
         .iter()
         .map(|b| (b.id.clone(), b.text.clone()))
         .collect();
+    if let Some(p) = &args.partition {
+        catalogue = p.take(catalogue, |(id, _)| id.clone());
+        cases.retain(|c| {
+            c.covers
+                .iter()
+                .any(|b| catalogue.iter().any(|(id, _)| id == b))
+        });
+        if cases.is_empty() {
+            eprintln!(
+                "error: --partition {p}: no selected case covers its behaviours; nothing would run"
+            );
+            return Outcome::BadInput;
+        }
+        eprintln!(
+            "partition {p}: {} behaviour(s), {} case(s)",
+            catalogue.len(),
+            cases.len()
+        );
+    }
+    select::schedule(&mut cases, &crate::runner::history::CaseTimes::load());
     let ids: Vec<String> = catalogue.iter().map(|(i, _)| i.clone()).collect();
 
     let cancel = CancellationToken::new();

@@ -37,6 +37,10 @@ pub struct RunArgs {
     /// Run only cases whose `suite::case` matches this regex.
     #[arg(long, value_name = "REGEX")]
     pub filter: Option<String>,
+    /// Run only this share of the selected cases, for N runners with a cluster each:
+    /// `count:K/N` takes every N-th case by name from the K-th, as nextest partitions tests.
+    #[arg(long, value_name = "count:K/N")]
+    pub partition: Option<crate::runner::partition::Partition>,
     /// How many cases run at once.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_PARALLEL as u16, value_parser = clap::value_parser!(u16).range(1..))]
     pub parallel: u16,
@@ -250,7 +254,18 @@ fn select_cases(args: &RunArgs) -> Result<(suite::Suites, Vec<Case>, Vec<Case>),
         );
         return Err(Outcome::BadInput);
     }
-    let selected = selected.into_iter().cloned().collect();
+    let mut selected: Vec<Case> = selected.into_iter().cloned().collect();
+    if let Some(p) = &args.partition {
+        let of = selected.len();
+        selected = p.take(selected, Case::id);
+        if selected.is_empty() {
+            eprintln!(
+                "error: --partition {p} of {of} selected case(s) is empty: nothing would run; hint: fewer partitions than cases"
+            );
+            return Err(Outcome::BadInput);
+        }
+        eprintln!("partition {p}: {} of {of} selected case(s)", selected.len());
+    }
     let ignored = ignored.into_iter().cloned().collect();
     Ok((suites, selected, ignored))
 }

@@ -13,6 +13,7 @@ pub mod diagnostics;
 pub mod history;
 pub mod janitor;
 pub mod namespace;
+pub mod partition;
 pub mod placement;
 pub mod result;
 pub mod sabotage;
