@@ -48,6 +48,10 @@ pub struct UpArgs {
     /// Do not build and load podcheck's offline fixture images.
     #[arg(long)]
     pub no_images: bool,
+    /// Set every node's containerd up to pull from this registry (a `hosts.toml`), for
+    /// `podcheck run --kubeconfig … --registry` with the same address.
+    #[arg(long, value_name = "[http://]HOST[:PORT][/PREFIX]")]
+    pub registry: Option<crate::image::registry::Registry>,
     /// Remove the cluster when this process exits, instead of keeping it until `down`
     /// (the nextest setup script passes nextest's PID: nextest has no teardown scripts).
     #[arg(long, value_name = "PID")]
@@ -95,6 +99,7 @@ async fn up(args: UpArgs) -> Outcome {
     opts.node_image = args.node_image.or(opts.node_image);
     opts.workers = args.workers.unwrap_or(opts.workers);
     opts.kubeconfig_out = args.kubeconfig_out;
+    opts.registry = args.registry;
     let started = tokio::select! {
         r = start(opts, !args.no_images) => r,
         _ = tokio::signal::ctrl_c() => Err("interrupted".to_string()),

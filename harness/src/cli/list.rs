@@ -18,6 +18,9 @@ pub fn run(args: SuitesArgs) -> Outcome {
         if c.nodes > 1 {
             line.push_str(&format!("  (needs {} nodes)", c.nodes));
         }
+        if !c.needs.is_empty() {
+            line.push_str(&format!("  (needs {})", c.needs.join(", ")));
+        }
         if let Some(why) = &c.ignore {
             line.push_str(&format!("  (ignored: {why})"));
         }
