@@ -536,6 +536,14 @@ async fn cluster_up_tied_to_a_process_goes_when_that_process_exits() {
         1,
         "node of {name} ({server}) while its owner lives"
     );
+    // Its watcher removes it, so it is not recorded for `cluster down`: the record of a
+    // cluster from a plain `cluster up` stays as it was.
+    let record = std::fs::read_to_string(podcheck::paths::work_dir().join("cluster-up.json"))
+        .unwrap_or_default();
+    assert!(
+        !record.contains(&name),
+        "a cluster tied to a process is recorded for `down`:\n{record}"
+    );
     owner.kill().await.unwrap();
     owner.wait().await.unwrap();
     within("the node to go after its owner exited", 30, async {

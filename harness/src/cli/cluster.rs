@@ -101,7 +101,9 @@ async fn up(args: UpArgs) -> Outcome {
     opts.kubeconfig_out = args.kubeconfig_out;
     opts.registry = args.registry;
     let started = tokio::select! {
-        r = start(opts, !args.no_images) => r,
+        // A cluster tied to a process is removed by its watcher, not by `down`: recording it
+        // would overwrite the record of a cluster that `down` must still find.
+        r = start(opts, !args.no_images, args.remove_after_pid.is_none()) => r,
         _ = tokio::signal::ctrl_c() => Err("interrupted".to_string()),
     };
     match started {
@@ -136,7 +138,7 @@ async fn up(args: UpArgs) -> Outcome {
     }
 }
 
-async fn start(opts: ClusterOptions, load_images: bool) -> Result<State, String> {
+async fn start(opts: ClusterOptions, load_images: bool, record: bool) -> Result<State, String> {
     let cluster = cluster::acquire(&opts).await.map_err(|e| e.to_string())?;
     if load_images {
         let out = crate::image::default_out_dir();
@@ -165,12 +167,14 @@ async fn start(opts: ClusterOptions, load_images: bool) -> Result<State, String>
         node_image: cluster.info().node_image.clone().unwrap_or_default(),
         server_version: cluster.info().server_version.clone(),
     };
-    let path = state_path();
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    if record {
+        let path = state_path();
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+        }
+        std::fs::write(&path, serde_json::to_vec_pretty(&state).unwrap_or_default())
+            .map_err(|e| format!("{}: {e}", path.display()))?;
     }
-    std::fs::write(&path, serde_json::to_vec_pretty(&state).unwrap_or_default())
-        .map_err(|e| format!("{}: {e}", path.display()))?;
     cluster.shutdown().await; // keeps the node: it was started with keep
     Ok(state)
 }
