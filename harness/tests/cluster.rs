@@ -83,6 +83,16 @@ fn kuard_image() -> podcheck::image::FixtureImage {
         .expect("kuard image")
 }
 
+async fn create_namespace(client: &kube::Client, ns: &str) {
+    Api::<Namespace>::all(client.clone())
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({"metadata": {"name": ns}})).unwrap(),
+        )
+        .await
+        .unwrap();
+}
+
 fn pod_ready(pod: Option<&Pod>) -> bool {
     pod.and_then(|p| p.status.as_ref())
         .and_then(|s| s.conditions.as_ref())
@@ -161,14 +171,7 @@ async fn check_a_workload(cluster: &Cluster, ns: &str) -> Api<Pod> {
         .load_images(std::slice::from_ref(&kuard.archive))
         .await
         .expect("load the kuard image");
-    let namespaces = Api::<Namespace>::all(client.clone());
-    namespaces
-        .create(
-            &PostParams::default(),
-            &serde_json::from_value(json!({"metadata": {"name": ns}})).unwrap(),
-        )
-        .await
-        .unwrap();
+    create_namespace(&client, ns).await;
     let pods = Api::<Pod>::namespaced(client.clone(), ns);
     let pod: Pod = serde_json::from_value(json!({
         "metadata": {"name": "kuard", "labels": {"app": "kuard"}},
@@ -710,13 +713,7 @@ async fn multi_node_cluster_routes_pods_and_services_across_nodes() {
         .load_images(std::slice::from_ref(&kuard.archive))
         .await
         .expect("load the kuard image on every node");
-    Api::<Namespace>::all(client.clone())
-        .create(
-            &PostParams::default(),
-            &serde_json::from_value(json!({"metadata": {"name": ns}})).unwrap(),
-        )
-        .await
-        .unwrap();
+    create_namespace(&client, ns).await;
     let pods = Api::<Pod>::namespaced(client.clone(), ns);
     for (i, node) in nodes.iter().enumerate() {
         let pod: Pod = serde_json::from_value(json!({
@@ -994,13 +991,7 @@ async fn a_cluster_pulls_the_fixture_images_from_a_registry_and_runs_the_catalog
     .expect("a kind cluster that pulls from the registry");
     let client = cluster.client();
     let ns = "podcheck-registry-e2e";
-    Api::<Namespace>::all(client.clone())
-        .create(
-            &PostParams::default(),
-            &serde_json::from_value(json!({"metadata": {"name": ns}})).unwrap(),
-        )
-        .await
-        .unwrap();
+    create_namespace(&client, ns).await;
     let pods = Api::<Pod>::namespaced(client.clone(), ns);
     let pod: Pod = serde_json::from_value(json!({
         "metadata": {"name": "kuard"},

@@ -16,31 +16,22 @@ pub struct ImageMap {
     features: BTreeSet<String>,
 }
 
-/// podcheck's own images, wherever they come from, have every feature.
-fn podcheck_features() -> BTreeSet<String> {
-    super::FEATURES.iter().map(|(n, _)| n.to_string()).collect()
-}
-
 impl ImageMap {
     /// The images podcheck built (see [`super::build_all`]), each under its logical name.
     pub fn offline(images: &[FixtureImage]) -> Self {
-        ImageMap {
-            refs: images
-                .iter()
-                .map(|i| (i.name.clone(), i.reference.clone()))
-                .collect(),
-            features: podcheck_features(),
-        }
+        Self::podchecks(images.iter().map(|i| (&i.name, &i.reference)))
     }
 
     /// podcheck's images as pushed to a registry (`--registry`).
     pub fn pushed(images: &[super::registry::Pushed]) -> Self {
+        Self::podchecks(images.iter().map(|i| (&i.name, &i.reference)))
+    }
+
+    /// podcheck's own images, wherever they come from: every feature.
+    fn podchecks<'a>(named: impl Iterator<Item = (&'a String, &'a String)>) -> Self {
         ImageMap {
-            refs: images
-                .iter()
-                .map(|i| (i.name.clone(), i.reference.clone()))
-                .collect(),
-            features: podcheck_features(),
+            refs: named.map(|(n, r)| (n.clone(), r.clone())).collect(),
+            features: super::FEATURES.iter().map(|(n, _)| n.to_string()).collect(),
         }
     }
 
