@@ -568,21 +568,37 @@ async fn cluster_up_tied_to_a_process_goes_when_that_process_exits() {
 /// A node image whose kubeadm refuses `phase` (a wrapper in front of the real one, in a layer
 /// on top of the node image under test), tagged `tag`; removed again by the caller.
 async fn node_image_whose_kubeadm_refuses(phase: &str, tag: &str) -> String {
+    node_image_with_kubeadm_wrapper(
+        tag,
+        &[
+            &format!("if [ \"$1\" = {phase} ]; then"),
+            &format!("  echo \"[{phase}] (podcheck test)\""),
+            &format!("  echo \"error: podcheck test: this kubeadm refuses to {phase}\" >&2"),
+            "  exit 3",
+            "fi",
+        ],
+    )
+    .await
+}
+
+/// The node image with `kubeadm` wrapped: `lines` of shell run first, then the real kubeadm
+/// with the same arguments.
+async fn node_image_with_kubeadm_wrapper(tag: &str, lines: &[&str]) -> String {
     let Ok(base) = std::env::var("PODCHECK_NODE_IMAGE") else {
         panic!("PODCHECK_NODE_IMAGE must name the node image (run through ci/offline)");
     };
     let broken = format!("podcheck.local/node:{tag}");
+    let quoted: Vec<String> = std::iter::once("#!/bin/sh")
+        .chain(lines.iter().copied())
+        .chain(std::iter::once("exec /usr/bin/kubeadm.real \"$@\""))
+        .map(|line| format!("'{}'", line.replace('\'', r"'\''")))
+        .collect();
     let dockerfile = format!(
         "FROM {base}\n\
          RUN mv /usr/bin/kubeadm /usr/bin/kubeadm.real \
-          && printf '%s\\n' '#!/bin/sh' \
-             'if [ \"$1\" = {phase} ]; then' \
-             '  echo \"[{phase}] (podcheck test)\"' \
-             '  echo \"error: podcheck test: this kubeadm refuses to {phase}\" >&2' \
-             '  exit 3' \
-             'fi' \
-             'exec /usr/bin/kubeadm.real \"$@\"' > /usr/bin/kubeadm \
-          && chmod 755 /usr/bin/kubeadm\n"
+          && printf '%s\\n' {} > /usr/bin/kubeadm \
+          && chmod 755 /usr/bin/kubeadm\n",
+        quoted.join(" ")
     );
     let mut build = tokio::process::Command::new("docker")
         .args(["build", "-q", "-t", &broken, "-"])
@@ -603,6 +619,15 @@ async fn node_image_whose_kubeadm_refuses(phase: &str, tag: &str) -> String {
 /// own last lines and the kubelet's journal, and leave no container and no network behind.
 async fn cluster_up_failing_at(phase: &str, tag: &str, extra: &[&str], want: &[&str]) {
     let broken = node_image_whose_kubeadm_refuses(phase, tag).await;
+    let mut want = want.to_vec();
+    want.push("(exit 3)");
+    cluster_up_fails_with(&broken, extra, &want).await;
+}
+
+/// `cluster up` on `broken` must fail, print every line of `want` and the sections of a
+/// bootstrap failure, and leave no container and no network behind.
+async fn cluster_up_fails_with(broken: &str, extra: &[&str], want: &[&str]) {
+    let broken = broken.to_string();
     let mut args = vec!["--node-image", broken.as_str()];
     args.extend_from_slice(extra);
     let (code, stderr) = within(
@@ -630,9 +655,10 @@ async fn cluster_up_failing_at(phase: &str, tag: &str, extra: &[&str], want: &[&
         .output();
     assert_ne!(code, 0, "cluster up succeeded with a kubeadm that fails");
     let common = [
-        "(exit 3)",
         "--- last lines of its output ---",
         "--- last lines of the kubelet's journal ---",
+        "--- containers restarted on the node, last lines of each ---",
+        "free disk space on the node: ",
     ];
     for want in want.iter().chain(&common) {
         assert!(stderr.contains(want), "`{want}` missing from:\n{stderr}");
@@ -659,6 +685,37 @@ async fn a_failing_kubeadm_init_reports_its_output_and_the_kubelet_journal() {
             "kubeadm init --skip-phases=preflight",
             "-control-plane (exit 3)",
             "error: podcheck test: this kubeadm refuses to init",
+        ],
+    )
+    .await;
+}
+
+/// A real fault, not a refusing kubeadm: the control plane's etcd gets a disk of 2 MiB, too
+/// small for its write-ahead log, so it crash-loops and the API server with it, as on a
+/// host whose disk is full. The error must carry etcd's own log line and name the disk.
+async fn a_control_plane_whose_disk_is_full_is_named_with_etcds_log_and_the_fix() {
+    let _serial = SERIAL.lock().await;
+    let broken = node_image_with_kubeadm_wrapper(
+        "etcd-disk-full",
+        &[
+            "if [ \"$1\" = init ]; then",
+            "  mkdir -p /var/lib/etcd && mount -t tmpfs -o size=2m tmpfs /var/lib/etcd || exit 97",
+            // Waiting kubeadm's default 4 minutes for a control plane that cannot start
+            // would prove nothing more.
+            "  sed -i '/^kind: InitConfiguration/a timeouts:\\n  controlPlaneComponentHealthCheck: 40s' /kind/kubeadm.conf",
+            "fi",
+        ],
+    )
+    .await;
+    cluster_up_fails_with(
+        &broken,
+        &[],
+        &[
+            "kubeadm init --skip-phases=preflight",
+            "== etcd (pod kube-system_etcd-",
+            "no space left on device",
+            "too little for etcd and the kubelet",
+            "free space on the Docker host",
         ],
     )
     .await;
@@ -1192,6 +1249,11 @@ fn main() -> std::process::ExitCode {
             "a_failing_kubeadm_init_reports_its_output_and_the_kubelet_journal",
             true,
             a_failing_kubeadm_init_reports_its_output_and_the_kubelet_journal,
+        ),
+        trial(
+            "a_control_plane_whose_disk_is_full_is_named_with_etcds_log_and_the_fix",
+            true,
+            a_control_plane_whose_disk_is_full_is_named_with_etcds_log_and_the_fix,
         ),
         trial(
             "a_worker_that_cannot_join_is_named_with_its_kubeadm_lines_and_leaves_nothing",

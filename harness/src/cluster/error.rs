@@ -24,16 +24,12 @@ pub enum ClusterError {
     #[error("starting the node container: {0}")]
     NodeStart(String),
 
-    #[error(
-        "`{command}` failed in node {node} (exit {exit_code}).\n--- last lines of its output ---\n\
-         {output_tail}\n--- last lines of the kubelet's journal ---\n{kubelet_tail}"
-    )]
+    #[error("`{command}` failed in node {node} (exit {exit_code}).\n{diagnosis}")]
     Bootstrap {
         node: String,
         command: String,
         exit_code: i64,
-        output_tail: String,
-        kubelet_tail: String,
+        diagnosis: Box<BootstrapDiagnosis>,
     },
 
     #[error("node command `{command}` failed (exit {exit_code}): {output}")]
@@ -67,6 +63,27 @@ pub enum ClusterError {
 
     #[error("{0}")]
     Io(String),
+}
+
+/// What a node shows about a failed kubeadm phase, where the reason usually is.
+#[derive(Debug)]
+pub struct BootstrapDiagnosis {
+    pub output_tail: String,
+    pub kubelet_tail: String,
+    pub restarted_tail: String,
+    pub disk: String,
+}
+
+impl std::fmt::Display for BootstrapDiagnosis {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "--- last lines of its output ---\n{}\n\
+             --- last lines of the kubelet's journal ---\n{}\n\
+             --- containers restarted on the node, last lines of each ---\n{}\n{}",
+            self.output_tail, self.kubelet_tail, self.restarted_tail, self.disk
+        )
+    }
 }
 
 impl ClusterError {
