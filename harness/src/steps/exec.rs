@@ -144,9 +144,15 @@ impl StepKind for Exec {
 
 /// Play the terminal for an interactive program: type the input once it has shown its first
 /// output (a shell's prompt; what is typed earlier can be lost when the terminal attaches),
-/// answer cursor-position queries (`ESC[6n`, which busybox's line editor sends at each
-/// prompt) as a terminal would, and keep the input open until the program ends: an end of
-/// input would make a shell exit before it ran anything.
+/// and keep the input open until the program ends: an end of input would make a shell exit
+/// before it ran anything.
+///
+/// A cursor-position query (`ESC[6n`, which busybox's line editor sends at a prompt when no
+/// input is waiting) is answered as a terminal would, but only in the first output, ahead of
+/// the typing. A later answer would reach the program behind input already typed, in the
+/// middle of whatever command that input started, and the terminal would echo it into that
+/// command's output (CI saw `^[[1;1R/dev/pts/0` from `tty`). busybox does not wait for the
+/// answer, so leaving the later queries unanswered changes nothing else.
 async fn terminal(
     out: Option<tokio::io::ReadHalf<tokio::io::SimplexStream>>,
     input: Option<tokio::io::WriteHalf<tokio::io::SimplexStream>>,
@@ -164,22 +170,18 @@ async fn terminal(
             Ok(0) | Err(_) => break,
             Ok(n) => n,
         };
-        let start = seen.len().saturating_sub(DSR.len() - 1);
         seen.extend_from_slice(&chunk[..n]);
-        if let Some(w) = input.as_mut() {
-            let queries = seen[start..]
-                .windows(DSR.len())
-                .filter(|w| *w == DSR)
-                .count();
+        if let (Some(w), Some(d)) = (input.as_mut(), pending.take()) {
+            let queries = seen.windows(DSR.len()).filter(|w| *w == DSR).count();
             for _ in 0..queries {
                 let _ = w.write_all(b"\x1b[1;1R").await;
             }
-            if let Some(d) = pending.take() {
-                let _ = w.write_all(d.as_bytes()).await;
-            }
+            let _ = w.write_all(d.as_bytes()).await;
         }
     }
-    drop(input);
+    if let Some(mut w) = input {
+        let _ = w.shutdown().await;
+    }
     String::from_utf8_lossy(&seen).into_owned()
 }
 
@@ -262,4 +264,45 @@ async fn exec_api(
         stderr,
         elapsed: started.elapsed(),
     })
+}
+
+#[cfg(test)]
+mod terminal_tests {
+    use super::*;
+
+    /// A fake program on a terminal: it writes `first`, waits until something is typed, then
+    /// asks for the cursor position and ends. Returns what the terminal showed and everything
+    /// that was typed to the program.
+    async fn play(first: &'static [u8]) -> (String, Vec<u8>) {
+        let (out_r, mut out_w) = tokio::io::simplex(4096);
+        let (mut in_r, in_w) = tokio::io::simplex(4096);
+        let program = tokio::spawn(async move {
+            out_w.write_all(first).await.unwrap();
+            let mut typed = vec![0u8; 1];
+            in_r.read_exact(&mut typed).await.unwrap();
+            out_w.write_all(b"tty-42\n~ $ \x1b[6n").await.unwrap();
+            out_w.shutdown().await.unwrap();
+            in_r.read_to_end(&mut typed).await.unwrap();
+            typed
+        });
+        let shown = terminal(Some(out_r), Some(in_w), Some("tty\nexit 0\n".into())).await;
+        (shown, program.await.unwrap())
+    }
+
+    #[tokio::test]
+    async fn a_query_with_the_first_prompt_is_answered_before_the_typing() {
+        let (shown, typed) = play(b"~ $ \x1b[6n").await;
+        assert_eq!(typed, b"\x1b[1;1Rtty\nexit 0\n");
+        assert!(shown.ends_with("tty-42\n~ $ \x1b[6n"), "{shown:?}");
+    }
+
+    #[tokio::test]
+    async fn a_query_after_the_typing_is_not_answered_behind_the_typed_input() {
+        let (_, typed) = play(b"BusyBox built-in shell (ash)\n").await;
+        assert_eq!(
+            String::from_utf8_lossy(&typed),
+            "tty\nexit 0\n",
+            "an answer behind the typed input would be read in the middle of a command"
+        );
+    }
 }
