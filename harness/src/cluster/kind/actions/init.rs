@@ -1,7 +1,7 @@
 //! Action: `kubeadm init`, as kind runs it. On failure the error carries the last lines of
-//! kubeadm's output, of the kubelet's journal and of every container that the
-//! kubelet restarted, and the node's free disk space: the kubelet only says that etcd is crash-looping,
-//! the reason (a full disk, a port taken) is in etcd's own log.
+//! kubeadm's output, of the kubelet's journal and of every container that the kubelet
+//! restarted, and the node's free disk space: the kubelet only says that etcd is
+//! crash-looping, the reason (a full disk, a port taken) is in etcd's own log.
 
 use super::Context;
 use crate::cluster::error::{BootstrapDiagnosis, ClusterError};
@@ -23,9 +23,9 @@ pub async fn run(ctx: &mut Context) -> Result<(), ClusterError> {
 }
 
 /// For each container that the kubelet has restarted at least once, under its name, the last
-/// lines of its last attempt that tell what failed. The node has no crictl, so this reads the kubelet's own log files: one directory per
-/// container under /var/log/pods, one numbered file per attempt, lines in the CRI format
-/// `TIME STREAM TAG MESSAGE`.
+/// lines of its last attempt that tell what failed. The node has no crictl, so this reads
+/// the kubelet's own log files: one directory per container under /var/log/pods, one
+/// numbered file per attempt, lines in the CRI format `TIME STREAM TAG MESSAGE`.
 const RESTARTED_CONTAINERS: &str = r#"
 for dir in /var/log/pods/*/*/; do
   last=$(ls "$dir" 2>/dev/null | sort -n | tail -n 1)
