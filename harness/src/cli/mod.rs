@@ -43,7 +43,7 @@ pub enum Command {
     /// Start, stop or inspect a kind cluster that outlives one run.
     #[command(subcommand)]
     Cluster(cluster::ClusterCommand),
-    /// Build the fixture images.
+    /// Build the fixture images, or push them to a registry.
     #[command(subcommand)]
     Image(image::ImageCommand),
     /// Run the cases on several implementations (targets) and report behaviour x target.
