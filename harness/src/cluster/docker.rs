@@ -2,14 +2,15 @@
 //! image (present, or pulled where a registry answers), and finding node containers by label.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 
 use futures::StreamExt;
 use testcontainers::bollard::{
     Docker,
-    models::NetworkCreateRequest,
+    models::{IpamConfig, NetworkCreateRequest},
     query_parameters::{
-        CreateImageOptionsBuilder, ListContainersOptions, ListNetworksOptions,
-        RemoveContainerOptions,
+        CreateImageOptionsBuilder, InspectNetworkOptions, ListContainersOptions,
+        ListNetworksOptions, RemoveContainerOptions,
     },
 };
 
@@ -248,5 +249,73 @@ pub async fn remove_owned_by_this_process(docker: &Docker) -> Result<(), Cluster
             }
         }
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
+
+/// The host's address on a Docker network: where a container on it (a kind node) reaches a
+/// server on the host (a registry).
+pub async fn host_address(docker: &Docker, network: &str) -> Result<IpAddr, ClusterError> {
+    let net = docker
+        .inspect_network(network, None::<InspectNetworkOptions>)
+        .await
+        .map_err(|e| ClusterError::Docker(format!("inspecting network {network}: {e}")))?;
+    let config = net.ipam.and_then(|i| i.config).unwrap_or_default();
+    gateway_of(&config).ok_or_else(|| {
+        ClusterError::Docker(format!(
+            "network {network} has no IPv4 subnet in its IPAM config ({config:?}); hint: \
+             `docker network inspect {network}` shows what the engine reports"
+        ))
+    })
+}
+
+/// The gateway of the first IPv4 subnet: the one the engine reports, else the subnet's
+/// first address. A freshly installed engine (Debian's docker.io 20.10) lists the default
+/// bridge as `{"Subnet": "172.17.0.0/16"}` with no `Gateway`, although `docker0` holds
+/// 172.17.0.1: Docker's IPAM gives the gateway the first address of a subnet unless told
+/// another, and reports it only once it was told or the engine restarted.
+fn gateway_of(config: &[IpamConfig]) -> Option<IpAddr> {
+    config.iter().find_map(|c| {
+        let subnet = c.subnet.as_deref()?;
+        let (net, bits) = subnet.split_once('/')?;
+        let net: std::net::Ipv4Addr = net.parse().ok()?;
+        let bits: u32 = bits.parse().ok().filter(|b| *b <= 30)?;
+        if let Some(gw) = c.gateway.as_deref().and_then(|g| g.parse::<IpAddr>().ok()) {
+            return Some(gw);
+        }
+        let mask = u32::MAX.checked_shl(32 - bits).unwrap_or(0);
+        Some(IpAddr::V4((u32::from(net) & mask).wrapping_add(1).into()))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ipam(subnet: &str, gateway: Option<&str>) -> IpamConfig {
+        IpamConfig {
+            subnet: Some(subnet.into()),
+            gateway: gateway.map(Into::into),
+            ..Default::default()
+        }
+    }
+
+    /// What a Docker engine installed and started minutes before shows for its bridge (seen
+    /// on a new machine: no `Gateway`), and what an engine that was told one shows.
+    #[test]
+    fn the_host_address_holds_on_a_fresh_engine() {
+        let fresh: Vec<IpamConfig> =
+            serde_json::from_str(r#"[{"Subnet": "172.17.0.0/16"}]"#).unwrap();
+        assert_eq!(gateway_of(&fresh), Some("172.17.0.1".parse().unwrap()));
+        let told = [ipam("192.168.5.0/24", Some("192.168.5.5"))];
+        assert_eq!(gateway_of(&told), Some("192.168.5.5".parse().unwrap()));
+        // A user-defined network with an IPv6 subnet first: the IPv4 one is where nodes go.
+        let dual = [
+            ipam("fd00:dead::/64", Some("fd00:dead::1")),
+            ipam("172.19.0.0/16", None),
+        ];
+        assert_eq!(gateway_of(&dual), Some("172.19.0.1".parse().unwrap()));
+        // A subnet not written as CIDR is not guessed at.
+        assert_eq!(gateway_of(&[ipam("172.17.0.0", None)]), None);
+        assert_eq!(gateway_of(&[]), None);
     }
 }

@@ -92,17 +92,8 @@ fn which(name: &str) -> Option<PathBuf> {
 /// server on the host, and an address of the host's own, so the push can use it too.
 pub async fn bridge_gateway() -> String {
     let docker = podcheck::cluster::docker::connect().await.expect("docker");
-    let net = docker
-        .inspect_network(
-            "bridge",
-            None::<testcontainers::bollard::query_parameters::InspectNetworkOptions>,
-        )
+    podcheck::cluster::docker::host_address(&docker, "bridge")
         .await
-        .expect("Docker's bridge network");
-    net.ipam
-        .and_then(|i| i.config)
-        .into_iter()
-        .flatten()
-        .find_map(|c| c.gateway)
-        .expect("the bridge network has a gateway")
+        .unwrap_or_else(|e| panic!("{e}"))
+        .to_string()
 }
