@@ -19,6 +19,7 @@ pub mod cli;
 pub mod cluster;
 pub mod fields;
 pub mod image;
+pub mod kinds;
 pub mod kubectl;
 pub mod logging;
 pub mod matchers;

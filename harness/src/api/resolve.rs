@@ -4,13 +4,11 @@
 
 use std::sync::Arc;
 
-use k8s_openapi::api::core::v1::{
-    ConfigMap, Event, Namespace, Node, Pod, Secret, Service, ServiceAccount,
-};
-use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::api::{Api, ApiResource, DynamicObject};
 use kube::discovery::{Discovery, Scope};
 use tokio::sync::OnceCell;
+
+use crate::kinds;
 
 /// Why a kind could not be mapped to an API resource.
 #[derive(Debug, thiserror::Error)]
@@ -34,30 +32,18 @@ pub struct Resource {
     pub namespaced: bool,
 }
 
-fn known() -> Vec<(Resource, &'static [&'static str])> {
-    fn r<K: kube::Resource<DynamicType = ()>>(namespaced: bool) -> Resource {
-        Resource {
-            api: ApiResource::erase::<K>(&()),
-            namespaced,
+/// The kinds known without discovery ([`crate::kinds`]), as API resources.
+fn known() -> Vec<(Resource, kinds::Names)> {
+    struct AsResource;
+    impl kinds::Visit for AsResource {
+        type Out = (Resource, kinds::Names);
+        fn kind<K: kinds::Known>(&self, names: kinds::Names) -> Self::Out {
+            let api = ApiResource::erase::<K>(&());
+            let namespaced = names.namespaced;
+            (Resource { api, namespaced }, names)
         }
     }
-    vec![
-        (r::<Pod>(true), &["pod", "pods", "po"]),
-        (r::<Service>(true), &["service", "services", "svc"]),
-        (
-            r::<EndpointSlice>(true),
-            &["endpointslice", "endpointslices"],
-        ),
-        (r::<Event>(true), &["event", "events", "ev"]),
-        (r::<ConfigMap>(true), &["configmap", "configmaps", "cm"]),
-        (r::<Secret>(true), &["secret", "secrets"]),
-        (
-            r::<ServiceAccount>(true),
-            &["serviceaccount", "serviceaccounts", "sa"],
-        ),
-        (r::<Namespace>(false), &["namespace", "namespaces", "ns"]),
-        (r::<Node>(false), &["node", "nodes", "no"]),
-    ]
+    kinds::each(&AsResource)
 }
 
 /// Finds API resources; one per run, shared by all cases.
@@ -89,13 +75,10 @@ impl Resolver {
 
     /// A kind as a suite names it: `pod`, `pods`, `po`, `Pod`, `deployment.apps`.
     pub async fn by_name(&self, name: &str) -> Result<Resource, ResolveError> {
-        let lower = name.to_ascii_lowercase();
-        if let Some((r, _)) = known()
-            .into_iter()
-            .find(|(_, n)| n.contains(&lower.as_str()))
-        {
+        if let Some((r, _)) = known().into_iter().find(|(_, n)| n.matches(name)) {
             return Ok(r);
         }
+        let lower = name.to_ascii_lowercase();
         let (kind, group) = match lower.split_once('.') {
             Some((k, g)) => (k.to_string(), Some(g.to_string())),
             None => (lower.clone(), None),

@@ -24,16 +24,36 @@ use tokio_util::sync::CancellationToken;
 
 use crate::matchers::Mismatch;
 
+/// A deadline that passed before what was awaited happened: how long was waited, the last
+/// state seen (why it did not hold) and the last API error, if the API server was away.
+/// Shared by watches and steps, so every timeout reads the same.
+#[derive(Clone, Debug, thiserror::Error)]
+#[error("{}", self.text())]
+pub struct TimedOut {
+    pub after: Duration,
+    pub last: Option<Mismatch>,
+    pub api_error: Option<String>,
+}
+
+impl TimedOut {
+    fn text(&self) -> String {
+        let mut s = format!("timed out after {:.1}s", self.after.as_secs_f64());
+        if let Some(m) = &self.last {
+            s.push_str(&format!(": {m}"));
+        }
+        if let Some(e) = &self.api_error {
+            s.push_str(&format!("\n  last API error: {e}"));
+        }
+        s
+    }
+}
+
 /// How a watch ended badly.
 #[derive(Debug, thiserror::Error)]
 pub enum WatchError {
     /// The deadline passed before the predicate held; the last state seen says why.
-    #[error("{}", timeout_text(.after, .last, .api_error))]
-    Timeout {
-        after: Duration,
-        last: Option<Mismatch>,
-        api_error: Option<String>,
-    },
+    #[error(transparent)]
+    Timeout(TimedOut),
     /// A `Hold` saw a state that breaks the predicate.
     #[error("{0}")]
     Broken(Mismatch),
@@ -53,17 +73,6 @@ pub enum WatchError {
     Ended,
     #[error("cancelled")]
     Cancelled,
-}
-
-fn timeout_text(after: &Duration, last: &Option<Mismatch>, api: &Option<String>) -> String {
-    let mut s = format!("timed out after {:.1}s", after.as_secs_f64());
-    if let Some(m) = last {
-        s.push_str(&format!(": {m}"));
-    }
-    if let Some(e) = api {
-        s.push_str(&format!("\n  last API error: {e}"));
-    }
-    s
 }
 
 /// What a watch waits for.
@@ -128,12 +137,12 @@ where
                 return Ok(Observed { set, elapsed: started.elapsed() });
             }
             _ = tokio::time::sleep_until(far) => {
-                return Err(WatchError::Timeout {
+                return Err(WatchError::Timeout(TimedOut {
                     after: started.elapsed(),
                     last: last.or_else(|| (!ready).then(|| Mismatch::new(
                         "no state was observed", "the watch to list the objects", "nothing listed yet"))),
                     api_error,
-                });
+                }));
             }
             ev = stream.next() => ev,
         };
@@ -354,7 +363,7 @@ mod tests {
         )
         .await
         .unwrap_err();
-        let WatchError::Timeout { last: Some(m), .. } = &e else {
+        let WatchError::Timeout(TimedOut { last: Some(m), .. }) = &e else {
             panic!("{e}")
         };
         assert_eq!((m.expected.as_str(), m.actual.as_str()), ("n=1", "n=0"));
@@ -375,9 +384,9 @@ mod tests {
         .await
         .unwrap_err();
         assert!(started.elapsed() < Duration::from_secs(2));
-        let WatchError::Timeout {
+        let WatchError::Timeout(TimedOut {
             api_error: Some(a), ..
-        } = &e
+        }) = &e
         else {
             panic!("{e}")
         };

@@ -12,12 +12,10 @@ use std::sync::LazyLock;
 
 use cel::Program;
 use cel::common::ast::{Expr as Ast, LiteralValue};
-use k8s_openapi::api::core::v1::{
-    ConfigMap, Event, Namespace, Node, Pod, Secret, Service, ServiceAccount,
-};
-use k8s_openapi::api::discovery::v1::EndpointSlice;
 use schemars::JsonSchema;
 use serde_json::Value;
+
+use crate::kinds;
 
 /// The schema of one kind: its root and the definitions its `$ref`s point at.
 pub struct KindSchema {
@@ -41,41 +39,23 @@ fn schema_of<K: JsonSchema>(kind: &'static str) -> KindSchema {
     }
 }
 
-static SCHEMAS: LazyLock<Vec<(KindSchema, &'static [&'static str])>> = LazyLock::new(|| {
-    vec![
-        (schema_of::<Pod>("Pod"), &["pod", "pods", "po"][..]),
-        (
-            schema_of::<Service>("Service"),
-            &["service", "services", "svc"],
-        ),
-        (
-            schema_of::<EndpointSlice>("EndpointSlice"),
-            &["endpointslice", "endpointslices"],
-        ),
-        (schema_of::<Event>("Event"), &["event", "events", "ev"]),
-        (
-            schema_of::<ConfigMap>("ConfigMap"),
-            &["configmap", "configmaps", "cm"],
-        ),
-        (schema_of::<Secret>("Secret"), &["secret", "secrets"]),
-        (
-            schema_of::<ServiceAccount>("ServiceAccount"),
-            &["serviceaccount", "serviceaccounts", "sa"],
-        ),
-        (
-            schema_of::<Namespace>("Namespace"),
-            &["namespace", "namespaces", "ns"],
-        ),
-        (schema_of::<Node>("Node"), &["node", "nodes", "no"]),
-    ]
+/// The schemas of the kinds known without discovery ([`crate::kinds`]).
+static SCHEMAS: LazyLock<Vec<(KindSchema, kinds::Names)>> = LazyLock::new(|| {
+    struct AsSchema;
+    impl kinds::Visit for AsSchema {
+        type Out = (KindSchema, kinds::Names);
+        fn kind<K: kinds::Known>(&self, names: kinds::Names) -> Self::Out {
+            (schema_of::<K>(K::KIND), names)
+        }
+    }
+    kinds::each(&AsSchema)
 });
 
 /// The schema of a kind as suites name it (`pod`, `svc`, `Pod`), if podcheck knows it.
 pub fn for_kind(name: &str) -> Option<&'static KindSchema> {
-    let lower = name.to_ascii_lowercase();
     SCHEMAS
         .iter()
-        .find(|(_, names)| names.contains(&lower.as_str()))
+        .find(|(_, names)| names.matches(name))
         .map(|(s, _)| s)
 }
 

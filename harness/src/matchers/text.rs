@@ -19,6 +19,7 @@ use regex::Regex;
 use serde::de::{self, Deserializer};
 use serde::{Deserialize, Serialize};
 
+use crate::fields::key::Key;
 use crate::fields::one_or_many::OneOrMany;
 use crate::fields::template::{Template, TemplateError, Vars, scalar_string};
 use crate::fields::versioned::Versioned;
@@ -138,37 +139,32 @@ enum Read {
     Versioned(Versioned<TextForm>),
 }
 
-/// The keys of a text match (and `by_version`), read in place so errors keep their place.
-#[derive(Deserialize)]
-#[serde(field_identifier, rename_all = "snake_case")]
-enum Key {
-    ByVersion,
-    Equals,
-    Contains,
-    NotContains,
-    Regex,
-    NotRegex,
-    MinLines,
-    MaxLines,
-}
+/// The keys of a text match: `by_version`, then its clauses.
+const KEYS: &[&str] = &[
+    "by_version",
+    "equals",
+    "contains",
+    "not_contains",
+    "regex",
+    "not_regex",
+    "min_lines",
+    "max_lines",
+];
+
+/// The clauses of a text match, by key.
+pub const CLAUSES: &[&str] = KEYS.split_at(1).1;
 
 fn read_match<'de, A: de::MapAccess<'de>>(mut m: A) -> Result<Read, A::Error> {
     let mut t = TextMatch::default();
     let mut first = true;
-    while let Some(k) = m.next_key::<Key>()? {
-        match k {
-            Key::ByVersion if first => {
-                return crate::fields::versioned::forms_value(&mut m).map(Read::Versioned);
+    while let Some(k) = m.next_key_seed(Key(KEYS))? {
+        if k == "by_version" {
+            if !first {
+                return Err(de::Error::custom("`by_version` goes alone"));
             }
-            Key::ByVersion => return Err(de::Error::custom("`by_version` goes alone")),
-            Key::Equals => t.equals = Some(m.next_value()?),
-            Key::Contains => t.contains = m.next_value()?,
-            Key::NotContains => t.not_contains = m.next_value()?,
-            Key::Regex => t.regex = m.next_value()?,
-            Key::NotRegex => t.not_regex = m.next_value()?,
-            Key::MinLines => t.min_lines = Some(m.next_value()?),
-            Key::MaxLines => t.max_lines = Some(m.next_value()?),
+            return crate::fields::versioned::forms_value(&mut m).map(Read::Versioned);
         }
+        t.read_clause(k, &mut m)?;
         first = false;
     }
     Ok(Read::Match(t))
@@ -249,6 +245,27 @@ impl<'de> Deserialize<'de> for TextForm {
 }
 
 impl TextMatch {
+    /// Read the value of `key` into its clause, in place (so an error keeps its place in the
+    /// file); `false` when `key` is no clause ([`CLAUSES`]). Steps whose own map takes the
+    /// clauses beside their other keys (`logs`) read them with this too.
+    pub fn read_clause<'de, A: de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        m: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "equals" => self.equals = Some(m.next_value()?),
+            "contains" => self.contains = m.next_value()?,
+            "not_contains" => self.not_contains = m.next_value()?,
+            "regex" => self.regex = m.next_value()?,
+            "not_regex" => self.not_regex = m.next_value()?,
+            "min_lines" => self.min_lines = Some(m.next_value()?),
+            "max_lines" => self.max_lines = Some(m.next_value()?),
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
     pub fn is_empty(&self) -> bool {
         self == &TextMatch::default()
     }

@@ -10,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 use super::janitor::Cleanup;
 use super::result::{CaseResult, CaseStatus, Failure, StepResult, StepStatus};
 use super::{Environment, diagnostics, namespace};
+use crate::api::watch::TimedOut;
 use crate::fields::template::Vars;
 use crate::kubectl::Kubectl;
 use crate::matchers::text::quote_block;
@@ -215,29 +216,23 @@ async fn run_step(
     let hard = deadline.saturating_duration_since(Instant::now()) + HARD_STOP_SLACK;
     let outcome = match tokio::time::timeout(hard, step.run(&mut cx)).await {
         Ok(r) => r,
-        Err(_) => Err(StepError::Timeout {
+        Err(_) => Err(StepError::Timeout(TimedOut {
             after: started.elapsed(),
             last: None,
             api_error: Some("the step did not stop at its deadline".into()),
-        }),
+        })),
     };
     // A step cut short by the case's deadline says so.
     let outcome = match outcome {
-        Err(StepError::Timeout {
-            after,
-            last,
-            api_error,
-        }) if case_left < timeout => Err(StepError::Timeout {
-            after,
-            last: last.map(|mut m| {
+        Err(StepError::Timeout(mut t)) if case_left < timeout => {
+            if let Some(m) = &mut t.last {
                 m.summary = format!(
                     "{} (the case's {:?} timeout ended the step)",
                     m.summary, case.timeout
                 );
-                m
-            }),
-            api_error,
-        }),
+            }
+            Err(StepError::Timeout(t))
+        }
         other => other,
     };
     (outcome, cx.log, cx.metrics)

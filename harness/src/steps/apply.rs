@@ -17,7 +17,8 @@ use kube::api::{Patch, PatchParams};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{Invalid, LoadCx, StepCx, StepError, StepKind};
+use super::error::{Invalid, StepError};
+use super::kind::{LoadCx, StepCx, StepKind};
 use crate::fields::Dur;
 use crate::fields::manifest::{InlineManifest, Resolved, describe_doc, resolve};
 
@@ -45,7 +46,6 @@ impl StepKind for Apply {
     }
 
     fn validate(&mut self, cx: &LoadCx<'_>) -> Result<(), Invalid> {
-        super::positive(self.timeout, "timeout")?;
         self.resolved = resolve(&self.file, &self.manifest, cx.dir)?;
         for d in &self.resolved.docs {
             if d.pointer("/metadata/name")

@@ -15,10 +15,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::check::CheckSpec;
-use super::{Invalid, LoadCx, StepCx, StepError, StepKind};
-use crate::api::object::to_json;
-use crate::api::watch::{Mode, watch_object};
+use super::check::{self, CheckMode, CheckSpec};
+use super::error::{Invalid, StepError};
+use super::kind::{LoadCx, StepCx, StepKind};
 use crate::fields::Dur;
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -33,8 +32,8 @@ impl StepKind for Assert {
         self.0.timeout
     }
 
-    fn window(&self) -> Duration {
-        self.0.during.map_or(Duration::ZERO, |d| d.0)
+    fn during_field(&self) -> Option<Dur> {
+        self.0.during
     }
 
     fn summary(&self) -> String {
@@ -44,8 +43,6 @@ impl StepKind for Assert {
     fn validate(&mut self, _: &LoadCx<'_>) -> Result<(), Invalid> {
         let s = &self.0;
         s.validate()?;
-        super::positive(s.timeout, "timeout")?;
-        super::positive(s.during, "during")?;
         if !s.has_predicate() && s.absent.is_none() {
             return Err("nothing to assert: give condition, phase, match, expr or absent".into());
         }
@@ -53,41 +50,6 @@ impl StepKind for Assert {
     }
 
     async fn run(&self, cx: &mut StepCx<'_>) -> Result<(), StepError> {
-        let s = &self.0;
-        let (api, name, shown) = s.object_api(cx).await?;
-        let pred = s.compile(cx.vars())?;
-        match s.during {
-            None => {
-                let obj = s.get(cx, &api, &name).await?;
-                let v = obj.as_ref().map(to_json);
-                pred.check(v.as_ref(), None)
-                    .map_err(|m| StepError::Failed(m.into_mismatch()))?;
-                cx.note(format!("{shown}: holds"));
-                s.record(cx, v.as_ref(), None)?;
-            }
-            Some(d) => {
-                let mut initial = None;
-                let (last, _) = watch_object(
-                    api,
-                    &name,
-                    Mode::Hold(d.0),
-                    cx.deadline,
-                    &cx.env.cancel,
-                    |o| {
-                        let v = o.map(to_json);
-                        if initial.is_none() {
-                            initial = Some(v.clone());
-                        }
-                        pred.check(v.as_ref(), initial.as_ref().and_then(|i| i.as_ref()))
-                            .map_err(|m| m.into_mismatch())
-                    },
-                )
-                .await?;
-                cx.note(format!("{shown}: held throughout {d}"));
-                let last = last.as_ref().map(to_json);
-                s.record(cx, last.as_ref(), initial.flatten().as_ref())?;
-            }
-        }
-        Ok(())
+        check::run(&self.0, CheckMode::Assert, cx).await
     }
 }

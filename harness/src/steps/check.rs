@@ -1,5 +1,6 @@
-//! A predicate over one API object, shared by `wait` (until it holds), `assert` (it holds
-//! now, or throughout `during`) and `error` (it does not hold / the object is absent):
+//! A predicate over one API object, and the one way `wait` (until it holds), `assert` (it
+//! holds now, or throughout `during`) and `error` (it does not hold / the object is absent)
+//! judge it ([`run`], in a [`CheckMode`] each):
 //!
 //! ```yaml
 //! pod: kuard                  # or object: <kind>/<name>
@@ -27,8 +28,10 @@ use serde_json::Value;
 
 use kube::api::{Api, DynamicObject};
 
-use super::{Invalid, StepCx, StepError};
-use crate::api::object::get_with_retries;
+use super::error::{Invalid, StepError};
+use super::kind::StepCx;
+use crate::api::object::{get_with_retries, to_json};
+use crate::api::watch::{Mode, WatchError, watch_object};
 use crate::fields::Dur;
 use crate::fields::objref::{ObjectRef, target};
 use crate::fields::one_or_many::OneOrMany;
@@ -430,6 +433,128 @@ impl Predicate {
     }
 }
 
+/// How a check step judges its predicate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CheckMode {
+    /// `wait`: until it holds; false and unknown are both "not yet".
+    Wait,
+    /// `assert`: it holds now, or on every state for `during`; false and unknown both fail.
+    Assert,
+    /// `error`: it is false now, or on every state for `during` (without a predicate: the
+    /// object is absent); unknown fails, since it proves nothing.
+    Refute,
+}
+
+/// Judge `spec` as `mode` says: a GET for a check of now, a watch for a wait or a `during:`
+/// window. In a watch, CEL sees the object as it was first seen as `initial`.
+pub async fn run(spec: &CheckSpec, mode: CheckMode, cx: &mut StepCx<'_>) -> Result<(), StepError> {
+    let (api, name, shown) = spec.object_api(cx).await?;
+    let pred = spec.compile(cx.vars())?;
+    let has_predicate = spec.has_predicate();
+    let judge = |v: Option<&Value>, initial: Option<&Value>| match mode {
+        CheckMode::Refute => negated(&pred, has_predicate, &shown, v),
+        CheckMode::Wait | CheckMode::Assert => pred.check(v, initial).map_err(Miss::into_mismatch),
+    };
+    let watched = match (mode, spec.during) {
+        (CheckMode::Wait, _) => Some(Mode::Until),
+        (_, Some(d)) => Some(Mode::Hold(d.0)),
+        (_, None) => None,
+    };
+    let (last, initial) = match watched {
+        None => {
+            let obj = spec.get(cx, &api, &name).await?;
+            let v = obj.as_ref().map(to_json);
+            judge(v.as_ref(), None).map_err(StepError::Failed)?;
+            (v, None)
+        }
+        Some(watch) => {
+            let mut initial: Option<Option<Value>> = None;
+            // The last miss while the object still existed: when it then goes away, a
+            // timeout says what it was before, not only that it is gone.
+            let mut before_gone: Option<Mismatch> = None;
+            let (last, took) = watch_object(api, &name, watch, cx.deadline, &cx.env.cancel, |o| {
+                let v = o.map(to_json);
+                let first = initial.get_or_insert_with(|| v.clone());
+                let r = judge(v.as_ref(), first.as_ref());
+                if let (Err(m), Some(_)) = (&r, &v) {
+                    before_gone = Some(m.clone());
+                }
+                r
+            })
+            .await
+            .map_err(|e| match (e, before_gone.take()) {
+                (WatchError::Timeout(mut t), Some(b))
+                    if t.last.as_ref().is_some_and(|m| m.actual == "(absent)") =>
+                {
+                    if let Some(m) = &mut t.last {
+                        m.actual = format!("(absent); before it went: {}: {}", b.summary, b.actual);
+                    }
+                    WatchError::Timeout(t)
+                }
+                (e, _) => e,
+            })?;
+            match watch {
+                Mode::Until => cx.note(format!("{shown}: held after {:.2}s", took.as_secs_f64())),
+                Mode::Hold(d) => cx.note(format!("{shown}: held throughout {}", Dur(d))),
+            }
+            (last.as_ref().map(to_json), initial.flatten())
+        }
+    };
+    match mode {
+        CheckMode::Refute => {
+            cx.note(format!(
+                "{shown}: as required, {}",
+                if has_predicate {
+                    "does not match"
+                } else {
+                    "absent"
+                }
+            ));
+            Ok(())
+        }
+        CheckMode::Wait | CheckMode::Assert => {
+            if watched.is_none() {
+                cx.note(format!("{shown}: holds"));
+            }
+            spec.record(cx, last.as_ref(), initial.as_ref())
+        }
+    }
+}
+
+/// The negation: `Ok` when the predicate is false (or, without one, when the object is
+/// absent); a predicate that holds, or that cannot be evaluated, is a failure.
+fn negated(
+    pred: &Predicate,
+    has_predicate: bool,
+    shown: &str,
+    obj: Option<&Value>,
+) -> Result<(), Mismatch> {
+    match obj {
+        None => Ok(()),
+        Some(o) if !has_predicate => Err(Mismatch::new(
+            format!("{shown} exists"),
+            format!("{shown} to be absent"),
+            existing_summary(o),
+        )),
+        Some(o) => match pred.check(Some(o), None) {
+            Ok(()) => Err(Mismatch::new(
+                format!("{shown} matches what must not hold"),
+                format!("{shown} not to satisfy the check"),
+                format!("it does: {}", existing_summary(o)),
+            )),
+            Err(Miss::False(_)) => Ok(()),
+            Err(Miss::Unknown(m)) => Err(Mismatch::new(
+                format!(
+                    "{shown}: cannot tell whether the check holds ({}), so it cannot be said not to",
+                    m.summary
+                ),
+                format!("{shown} not to satisfy the check"),
+                m.actual,
+            )),
+        },
+    }
+}
+
 /// A pod's own account of why it is where it is: its phase, the PodScheduled and Ready
 /// conditions that are not True (with their reasons and messages), and each container's
 /// waiting or termination reason.
@@ -649,5 +774,39 @@ mod tests {
             pod_story(&crashing),
             "phase Running, container kuard waiting: CrashLoopBackOff (back-off 40s), 3 restart(s), last terminated: Error"
         );
+    }
+
+    fn pred(y: &str) -> Predicate {
+        spec(y).compile(&Vars::for_validation()).unwrap()
+    }
+
+    #[test]
+    fn negation_shows_what_matched() {
+        let p = pred("{pod: kuard, phase: Running}");
+        let running =
+            serde_json::json!({"metadata": {"name": "kuard"}, "status": {"phase": "Running"}});
+        let m = negated(&p, true, "pod/kuard", Some(&running)).unwrap_err();
+        assert_eq!(m.expected, "pod/kuard not to satisfy the check");
+        assert_eq!(m.actual, "it does: kuard exists (phase Running)");
+        assert!(negated(&p, true, "pod/kuard", None).is_ok());
+        assert!(negated(&p, false, "pod/kuard", Some(&running)).is_err());
+    }
+
+    /// Before this rule, an expression reading a missing field counted as "does not hold"
+    /// and the negation passed without having looked at anything.
+    #[test]
+    fn an_expression_that_cannot_be_evaluated_is_not_a_negation() {
+        let p = pred("{pod: kuard, expr: 'status.containerStatuses[0].restartCount > 0'}");
+        let starting =
+            serde_json::json!({"metadata": {"name": "kuard"}, "status": {"phase": "Pending"}});
+        let m = negated(&p, true, "pod/kuard", Some(&starting)).unwrap_err();
+        assert!(
+            m.summary.contains("cannot tell whether the check holds"),
+            "{}",
+            m.summary
+        );
+        let restarted = serde_json::json!({"metadata": {"name": "kuard"},
+            "status": {"containerStatuses": [{"restartCount": 0}]}});
+        assert!(negated(&p, true, "pod/kuard", Some(&restarted)).is_ok());
     }
 }

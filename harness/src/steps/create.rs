@@ -14,9 +14,11 @@ use std::time::Duration;
 use kube::api::PostParams;
 use serde::{Deserialize, Serialize};
 
-use super::{Invalid, LoadCx, Mismatch, StepCx, StepError, StepKind};
+use super::error::{Invalid, StepError};
+use super::kind::{LoadCx, StepCx, StepKind};
 use crate::fields::Dur;
 use crate::fields::manifest::{InlineManifest, Resolved, describe_doc, resolve};
+use crate::matchers::Mismatch;
 use crate::matchers::text::TextSpec;
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -56,7 +58,6 @@ impl StepKind for Create {
     }
 
     fn validate(&mut self, cx: &LoadCx<'_>) -> Result<(), Invalid> {
-        super::positive(self.timeout, "timeout")?;
         self.resolved = resolve(&self.file, &self.manifest, cx.dir)?;
         if let Some(r) = &self.rejected {
             if self.resolved.docs.len() != 1 {

@@ -11,12 +11,14 @@ use std::time::Duration;
 use kube::api::{DeleteParams, DynamicObject};
 use serde::{Deserialize, Serialize};
 
-use super::{Invalid, LoadCx, Mismatch, StepCx, StepError, StepKind};
+use super::error::{Invalid, StepError};
+use super::kind::{LoadCx, StepCx, StepKind};
 use crate::api::watch::{Mode, watch_object};
 use crate::fields::Dur;
 use crate::fields::manifest::{InlineManifest, Resolved, resolve};
 use crate::fields::objref::ObjectRef;
 use crate::fields::template::Template;
+use crate::matchers::Mismatch;
 
 /// The default grace period is 30s; deletion finishes within it plus some slack.
 
@@ -54,7 +56,6 @@ impl StepKind for Delete {
     }
 
     fn validate(&mut self, cx: &LoadCx<'_>) -> Result<(), Invalid> {
-        super::positive(self.timeout, "timeout")?;
         let by_name = self.pod.is_some() as u8 + self.object.is_some() as u8;
         let by_manifest = self.file.is_some() || self.manifest.is_some();
         match (by_name, by_manifest) {

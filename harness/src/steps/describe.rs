@@ -26,9 +26,11 @@ use k8s_openapi::api::core::v1::{Event, Pod};
 use kube::api::{Api, ListParams};
 use serde::{Deserialize, Serialize};
 
-use super::{Invalid, LoadCx, Mismatch, StepCx, StepError, StepKind};
+use super::error::{Invalid, StepError};
+use super::kind::{LoadCx, StepCx, StepKind};
 use crate::fields::Dur;
 use crate::fields::template::{ArgTemplate, Template};
+use crate::matchers::Mismatch;
 use crate::matchers::text::{RegexTemplate, quote_block};
 use parse::Node;
 
@@ -66,7 +68,6 @@ impl StepKind for Describe {
     }
 
     fn validate(&mut self, cx: &LoadCx<'_>) -> Result<(), Invalid> {
-        super::positive(self.timeout, "timeout")?;
         match (self.pod.is_some(), self.args.is_empty()) {
             (true, false) => return Err("give either `pod` or `args`, not both".into()),
             (false, true) => {

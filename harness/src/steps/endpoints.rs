@@ -14,10 +14,12 @@ use kube::api::Api;
 use kube::runtime::watcher;
 use serde::{Deserialize, Serialize};
 
-use super::{Invalid, LoadCx, Mismatch, StepCx, StepError, StepKind};
+use super::error::{Invalid, StepError};
+use super::kind::{LoadCx, StepCx, StepKind};
 use crate::api::watch::{Mode, Set, watch_set};
 use crate::fields::Dur;
 use crate::fields::template::Template;
+use crate::matchers::Mismatch;
 
 /// Readiness needs a few probe periods plus the endpoint controller's batching.
 
@@ -48,13 +50,11 @@ impl StepKind for Endpoints {
         self.timeout
     }
 
-    fn window(&self) -> Duration {
-        self.during.map_or(Duration::ZERO, |d| d.0)
+    fn during_field(&self) -> Option<Dur> {
+        self.during
     }
 
     fn validate(&mut self, _: &LoadCx<'_>) -> Result<(), Invalid> {
-        super::positive(self.timeout, "timeout")?;
-        super::positive(self.during, "during")?;
         if self.present == Some(false) && self.ready.is_some() {
             return Err(
                 "`ready` says how the pod is present; it cannot go with `present: false`".into(),

@@ -19,12 +19,14 @@ use kube::api::Api;
 use kube::runtime::watcher;
 use serde::{Deserialize, Serialize};
 
-use super::{Invalid, LoadCx, Mismatch, StepCx, StepError, StepKind};
+use super::error::{Invalid, StepError};
+use super::kind::{LoadCx, StepCx, StepKind};
 use crate::api::watch::{Mode, Set, watch_set};
 use crate::fields::Dur;
 use crate::fields::objref::{ObjectRef, target};
 use crate::fields::template::{Template, Vars};
 use crate::fields::versioned::Versioned;
+use crate::matchers::Mismatch;
 use crate::matchers::text::RegexTemplate;
 
 /// An Event's `type`: the API knows two.
@@ -335,13 +337,11 @@ impl StepKind for Events {
         self.timeout
     }
 
-    fn window(&self) -> Duration {
-        self.during.map_or(Duration::ZERO, |d| d.0)
+    fn during_field(&self) -> Option<Dur> {
+        self.during
     }
 
     fn validate(&mut self, _: &LoadCx<'_>) -> Result<(), Invalid> {
-        super::positive(self.timeout, "timeout")?;
-        super::positive(self.during, "during")?;
         if self.pod.is_some() || self.object.is_some() {
             target(&self.pod, &self.object)?;
         }

@@ -21,8 +21,9 @@ use kube::api::{Api, AttachParams};
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+use super::error::{Invalid, StepError};
+use super::kind::{LoadCx, StepCx, StepKind};
 use super::outcome::{self, Exit, Output};
-use super::{Invalid, LoadCx, StepCx, StepError, StepKind};
 use crate::fields::Dur;
 use crate::fields::template::Template;
 use crate::matchers::text::TextSpec;
@@ -66,7 +67,6 @@ impl StepKind for Exec {
     }
 
     fn validate(&mut self, _: &LoadCx<'_>) -> Result<(), Invalid> {
-        super::positive(self.timeout, "timeout")?;
         if self.command.is_empty() {
             return Err("`command` is empty".into());
         }

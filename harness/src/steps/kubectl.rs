@@ -20,8 +20,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use super::error::{Invalid, StepError};
+use super::kind::{LoadCx, StepCx, StepKind};
 use super::outcome::{self, Exit};
-use super::{Invalid, LoadCx, StepCx, StepError, StepKind};
 use crate::fields::Dur;
 use crate::fields::template::{ArgTemplate, TemplateError};
 use crate::matchers::text::TextSpec;
@@ -53,7 +54,6 @@ impl StepKind for KubectlStep {
     }
 
     fn validate(&mut self, cx: &LoadCx<'_>) -> Result<(), Invalid> {
-        super::positive(self.timeout, "timeout")?;
         if self.args.is_empty() {
             return Err("`args` is empty".into());
         }

@@ -24,48 +24,105 @@
 
 use std::time::Duration;
 
-use futures::{AsyncBufReadExt, StreamExt};
+use std::fmt;
+
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, LogParams};
+use serde::de::{self, Deserializer};
 use serde::{Deserialize, Serialize};
 
-use super::{Invalid, LoadCx, Mismatch, StepCx, StepError, StepKind};
+use super::error::{Invalid, StepError};
+use super::kind::{LoadCx, StepCx, StepKind};
+use crate::api::log::{FollowError, follow_log};
+use crate::api::watch::{Mode, TimedOut};
 use crate::fields::Dur;
-use crate::fields::one_or_many::OneOrMany;
+use crate::fields::key::Key;
 use crate::fields::template::Template;
-use crate::matchers::text::{CompiledText, RegexTemplate, TextMatch, quote_block};
+use crate::matchers::Mismatch;
+use crate::matchers::text::{CompiledText, TextMatch, quote_block};
 
-#[derive(Clone, Debug, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
+/// The step's own keys; the rest of its map are the clauses of a text match
+/// ([`crate::matchers::text::CLAUSES`]), judged on the log.
+#[derive(Clone, Debug, Serialize)]
 pub struct Logs {
     pub pod: Template,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub container: Option<Template>,
-    #[serde(default)]
     pub previous: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub equals: Option<Template>,
-    #[serde(default, skip_serializing_if = "OneOrMany::is_empty")]
-    pub contains: OneOrMany<Template>,
-    #[serde(default, skip_serializing_if = "OneOrMany::is_empty")]
-    pub not_contains: OneOrMany<Template>,
-    #[serde(default, skip_serializing_if = "OneOrMany::is_empty")]
-    pub regex: OneOrMany<RegexTemplate>,
-    #[serde(default, skip_serializing_if = "OneOrMany::is_empty")]
-    pub not_regex: OneOrMany<RegexTemplate>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub min_lines: Option<usize>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_lines: Option<usize>,
+    #[serde(flatten)]
+    pub text: TextMatch,
     /// The first line containing this text is logged within a time after the start.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub first: Option<FirstLine>,
     /// The whole-log clauses hold on every state of the log for this long.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub during: Option<Dur>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub timeout: Option<Dur>,
+}
+
+/// The step's own keys, then the clauses of a text match
+/// ([`crate::matchers::text::CLAUSES`]).
+const KEYS: &[&str] = &[
+    "pod",
+    "container",
+    "previous",
+    "first",
+    "during",
+    "timeout",
+    "equals",
+    "contains",
+    "not_contains",
+    "regex",
+    "not_regex",
+    "min_lines",
+    "max_lines",
+];
+
+/// The step's own keys and the text match's clauses from one map, each read in place (so an
+/// error names its line), strictly: an unknown key is an error.
+impl<'de> Deserialize<'de> for Logs {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> de::Visitor<'de> for V {
+            type Value = Logs;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(
+                    "a map of pod, container, previous, first, during, timeout and text clauses",
+                )
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, mut m: A) -> Result<Logs, A::Error> {
+                let mut pod = None;
+                let (mut container, mut previous, mut first) = (None, false, None);
+                let (mut during, mut timeout) = (None, None);
+                let mut text = TextMatch::default();
+                while let Some(k) = m.next_key_seed(Key(KEYS))? {
+                    match k {
+                        "pod" => pod = Some(m.next_value()?),
+                        "container" => container = Some(m.next_value()?),
+                        "previous" => previous = m.next_value()?,
+                        "first" => first = Some(m.next_value()?),
+                        "during" => during = Some(m.next_value()?),
+                        "timeout" => timeout = Some(m.next_value()?),
+                        clause => {
+                            text.read_clause(clause, &mut m)?;
+                        }
+                    }
+                }
+                Ok(Logs {
+                    pod: pod.ok_or_else(|| de::Error::missing_field("pod"))?,
+                    container,
+                    previous,
+                    text,
+                    first,
+                    during,
+                    timeout,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 
 /// `first: { line: "GET /healthy", between: [12s, 16s] }`.
@@ -86,14 +143,12 @@ impl StepKind for Logs {
         self.timeout
     }
 
-    fn window(&self) -> Duration {
-        self.during.map_or(Duration::ZERO, |d| d.0)
+    fn during_field(&self) -> Option<Dur> {
+        self.during
     }
 
     fn validate(&mut self, _: &LoadCx<'_>) -> Result<(), Invalid> {
-        super::positive(self.timeout, "timeout")?;
-        super::positive(self.during, "during")?;
-        if self.text_match().is_empty() && self.first.is_none() {
+        if self.text.is_empty() && self.first.is_none() {
             return Err("nothing to check: give contains, not_contains, regex, not_regex, equals, min_lines, max_lines or first".into());
         }
         if let Some(f) = &self.first {
@@ -139,7 +194,7 @@ impl StepKind for Logs {
     async fn run(&self, cx: &mut StepCx<'_>) -> Result<(), StepError> {
         let log = Log::new(self, cx)?;
         let m = self
-            .text_match()
+            .text
             .compile(cx.vars())
             .map_err(|e| StepError::Invalid(e.to_string()))?;
         if let Some(f) = &self.first {
@@ -150,7 +205,7 @@ impl StepKind for Logs {
             if let Some(name) = &f.record {
                 cx.record(name, after);
             }
-            if self.text_match().is_empty() {
+            if self.text.is_empty() {
                 return Ok(());
             }
         }
@@ -163,20 +218,6 @@ impl StepKind for Logs {
             Judged::Never(mm) => Err(StepError::Failed(mm)),
             Judged::NotYet(mm) if self.previous => Err(StepError::Failed(mm)),
             Judged::NotYet(_) => log.follow_until(cx, &m).await,
-        }
-    }
-}
-
-impl Logs {
-    fn text_match(&self) -> TextMatch {
-        TextMatch {
-            equals: self.equals.clone(),
-            contains: self.contains.clone(),
-            not_contains: self.not_contains.clone(),
-            regex: self.regex.clone(),
-            not_regex: self.not_regex.clone(),
-            min_lines: self.min_lines,
-            max_lines: self.max_lines,
         }
     }
 }
@@ -229,14 +270,44 @@ impl Log {
         })
     }
 
-    fn params(&self, follow: bool, timestamps: bool) -> LogParams {
+    fn params(&self, timestamps: bool) -> LogParams {
         LogParams {
             container: self.container.clone(),
             previous: self.previous,
-            follow,
             timestamps,
             ..LogParams::default()
         }
+    }
+
+    /// Follow the log (see [`follow_log`]) under the step's cancellation.
+    async fn follow(
+        &self,
+        cx: &StepCx<'_>,
+        timestamps: bool,
+        mode: Mode,
+        pred: impl FnMut(&str) -> Result<(), Mismatch>,
+    ) -> Result<crate::api::log::Followed, StepError> {
+        let lp = self.params(timestamps);
+        follow_log(
+            &self.api,
+            &self.pod,
+            &lp,
+            mode,
+            cx.deadline,
+            &cx.env.cancel,
+            pred,
+        )
+        .await
+        .map_err(|e| match e {
+            FollowError::Watch(w) => w.into(),
+            FollowError::Open(source) => {
+                StepError::api(format!("following {} of {}", self.what, self.pod), source)
+            }
+            FollowError::Read(source) => StepError::Stream {
+                what: format!("reading {} of {}", self.what, self.pod),
+                source,
+            },
+        })
     }
 
     /// The whole log, now. While the kubelet answers that it cannot retrieve the log (a
@@ -247,7 +318,7 @@ impl Log {
             "unable to retrieve container logs for ",
             "failed to try resolving symlinks in path ",
         ];
-        let lp = self.params(false, false);
+        let lp = self.params(false);
         // The kubelet's last answer that was not the log: what a timeout reports.
         let refused = std::sync::Mutex::new(None::<String>);
         let read = cx
@@ -265,14 +336,8 @@ impl Log {
             })
             .await;
         let text = match (read, refused.into_inner().unwrap()) {
-            (
-                Err(StepError::Timeout {
-                    after, api_error, ..
-                }),
-                Some(answer),
-            ) => {
-                return Err(StepError::Timeout {
-                    after,
+            (Err(StepError::Timeout(t)), Some(answer)) => {
+                return Err(StepError::Timeout(TimedOut {
                     last: Some(Mismatch::new(
                         format!(
                             "{} of {} never came: the kubelet kept answering otherwise",
@@ -281,8 +346,8 @@ impl Log {
                         self.what,
                         answer.trim(),
                     )),
-                    api_error,
-                });
+                    ..t
+                }));
             }
             (read, _) => read?,
         };
@@ -301,40 +366,27 @@ impl Log {
     async fn follow_until(&self, cx: &mut StepCx<'_>, m: &CompiledText) -> Result<(), StepError> {
         let (growing, _) = m.split();
         let started = std::time::Instant::now();
-        let mut streamed = String::new();
-        let lp = self.params(true, false);
-        let deadline = cx.deadline;
+        let what = self.what;
         loop {
-            let waited = cx
-                .bounded("following the log", async {
-                    let stream = self.api.log_stream(&self.pod, &lp).await?;
-                    let mut lines = std::pin::pin!(stream.lines());
-                    streamed.clear();
-                    while let Some(line) = lines.next().await {
-                        let line = line.map_err(|source| StepError::Stream {
-                            what: "reading the log".into(),
-                            source,
-                        })?;
-                        streamed.push_str(&line);
-                        streamed.push('\n');
-                        if growing.failures(&streamed).is_empty() {
-                            return Ok(true);
-                        }
+            let followed = self
+                .follow(cx, false, Mode::Until, |streamed| {
+                    if growing.failures(streamed).is_empty() {
+                        Ok(())
+                    } else {
+                        m.check(what, streamed)
                     }
-                    Ok(false)
                 })
                 .await;
-            match waited {
-                Ok(true) => {}
-                // The stream ended (the container stopped): read what is there.
-                Ok(false) => {}
-                // Timed out in this round: the time is the whole follow's, not the round's.
-                Err(StepError::Timeout { .. }) => {
-                    return Err(StepError::Timeout {
+            match followed {
+                // The growing clauses hold on what was streamed, or the stream ended (the
+                // container stopped): judge the log read whole.
+                Ok(_) => {}
+                // The time is the whole follow's, not this round's.
+                Err(StepError::Timeout(t)) => {
+                    return Err(StepError::Timeout(TimedOut {
                         after: started.elapsed(),
-                        last: m.check(self.what, &streamed).err(),
-                        api_error: None,
-                    });
+                        ..t
+                    }));
                 }
                 Err(e) => return Err(e),
             }
@@ -348,12 +400,12 @@ impl Log {
                     return Ok(());
                 }
                 Judged::Never(mm) => return Err(StepError::Failed(mm)),
-                Judged::NotYet(mm) if std::time::Instant::now() >= deadline => {
-                    return Err(StepError::Timeout {
+                Judged::NotYet(mm) if std::time::Instant::now() >= cx.deadline => {
+                    return Err(StepError::Timeout(TimedOut {
                         after: started.elapsed(),
                         last: Some(mm),
                         api_error: None,
-                    });
+                    }));
                 }
                 Judged::NotYet(_) => {
                     // A stream that ended while the container is down would end again at
@@ -373,53 +425,11 @@ impl Log {
         window: Duration,
     ) -> Result<(), StepError> {
         let (_, whole) = m.split();
-        let started = std::time::Instant::now();
-        let lp = self.params(true, false);
         let what = self.what;
-        let broke = tokio::select! {
-            _ = cx.env.cancel.cancelled() => return Err(StepError::Cancelled),
-            _ = tokio::time::sleep(window) => None,
-            r = async {
-                let stream = self.api.log_stream(&self.pod, &lp).await?;
-                let mut lines = std::pin::pin!(stream.lines());
-                let mut streamed = String::new();
-                while let Some(line) = lines.next().await {
-                    let line = line.map_err(|source| StepError::Stream {
-                        what: "reading the log".into(),
-                        source,
-                    })?;
-                    streamed.push_str(&line);
-                    streamed.push('\n');
-                    if let Err(mm) = whole.check(what, &streamed) {
-                        return Ok::<_, StepError>(Some(Err(mm)));
-                    }
-                }
-                Ok(Some(Ok(())))
-            } => r?,
-        };
-        match broke {
-            Some(Err(mm)) => {
-                return Err(StepError::Failed(Mismatch {
-                    summary: format!(
-                        "{} (after {:.1}s of the {} it had to hold)",
-                        mm.summary,
-                        started.elapsed().as_secs_f64(),
-                        Dur(window)
-                    ),
-                    ..mm
-                }));
-            }
-            Some(Ok(())) => {
-                return Err(StepError::Unobserved(
-                    crate::api::watch::WatchError::Unobserved {
-                        window,
-                        after: started.elapsed(),
-                        cause: "of the log ended (the container stopped?)".into(),
-                    },
-                ));
-            }
-            None => {}
-        }
+        self.follow(cx, false, Mode::Hold(window), |streamed| {
+            whole.check(what, streamed)
+        })
+        .await?;
         let text = self.read(cx).await?;
         m.check(self.what, &text).map_err(StepError::Failed)?;
         cx.note(format!("{what}: held throughout {}", Dur(window)));
@@ -435,41 +445,27 @@ impl Log {
         from: Duration,
         to: Duration,
     ) -> Result<f64, StepError> {
-        let lp = self.params(true, true);
-        let found = cx
-            .bounded("waiting for the line", async {
-                let stream = self.api.log_stream(&self.pod, &lp).await?;
-                let mut lines = std::pin::pin!(stream.lines());
-                while let Some(l) = lines.next().await {
-                    let l = l.map_err(|source| StepError::Stream {
-                        what: "reading the log".into(),
-                        source,
-                    })?;
-                    if l.contains(line) {
-                        return Ok(Some(l));
-                    }
-                }
-                Ok(None)
-            })
-            .await
-            .map_err(|e| match e {
-                StepError::Timeout { after, .. } => StepError::Timeout {
-                    after,
-                    last: Some(Mismatch::new(
+        let followed = self
+            .follow(cx, true, Mode::Until, |streamed| {
+                match streamed.lines().last() {
+                    Some(l) if l.contains(line) => Ok(()),
+                    _ => Err(Mismatch::new(
                         format!("no line of the log contains {line:?}"),
                         format!("a line containing {line:?}"),
                         "none yet",
                     )),
-                    api_error: None,
-                },
-                e => e,
-            })?;
-        let Some(found) = found else {
-            return Err(StepError::Failed(Mismatch::new(
-                format!("the log ended without a line containing {line:?}"),
-                format!("a line containing {line:?}"),
-                "none: the container stopped",
-            )));
+                }
+            })
+            .await?;
+        let found = match followed.text.lines().last() {
+            Some(l) if !followed.ended && l.contains(line) => l.to_string(),
+            _ => {
+                return Err(StepError::Failed(Mismatch::new(
+                    format!("the log ended without a line containing {line:?}"),
+                    format!("a line containing {line:?}"),
+                    "none: the container stopped",
+                )));
+            }
         };
         let (stamp, text) = found.split_once(' ').unwrap_or((&found, ""));
         let logged: Timestamp = stamp.parse().map_err(|e| {
@@ -553,6 +549,16 @@ mod tests {
             judge(&c, "the log", "Starting kuard\n"),
             Judged::NotYet(_)
         ));
+    }
+
+    /// The step takes every clause of a text match, and an unknown key is an error at it.
+    #[test]
+    fn the_keys_are_the_steps_own_and_every_text_clause() {
+        assert!(KEYS.ends_with(crate::matchers::text::CLAUSES), "{KEYS:?}");
+        let e = serde_saphyr::from_str::<Logs>("{pod: kuard, contain: x}").unwrap_err();
+        assert!(e.to_string().contains("unknown field `contain`"), "{e}");
+        let l: Logs = serde_saphyr::from_str("{pod: kuard, not_regex: x, max_lines: 2}").unwrap();
+        assert_eq!(l.text.max_lines, Some(2));
     }
 
     #[test]

@@ -7,8 +7,10 @@ use std::fmt;
 use serde::de::{self, Deserializer};
 use serde::{Deserialize, Serialize};
 
-use super::{Mismatch, StepCx, StepError};
+use super::error::StepError;
+use super::kind::StepCx;
 pub use crate::kubectl::Output;
+use crate::matchers::Mismatch;
 use crate::matchers::text::{TextSpec, quote_block};
 
 /// The exit code a command must end with.

@@ -14,9 +14,11 @@ use std::time::Duration;
 use http::{Method, Request};
 use serde::{Deserialize, Serialize};
 
-use super::{Invalid, LoadCx, Mismatch, StepCx, StepError, StepKind};
+use super::error::{Invalid, StepError};
+use super::kind::{LoadCx, StepCx, StepKind};
 use crate::fields::Dur;
 use crate::fields::template::Template;
+use crate::matchers::Mismatch;
 use crate::matchers::text::{TextSpec, quote_block};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
@@ -60,7 +62,6 @@ impl StepKind for Probe {
     }
 
     fn validate(&mut self, _: &LoadCx<'_>) -> Result<(), Invalid> {
-        super::positive(self.timeout, "timeout")?;
         if self.liveness.is_none() && self.readiness.is_none() && self.get.is_none() {
             return Err("nothing to do: give liveness, readiness or get".into());
         }

@@ -10,8 +10,10 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Invalid, LoadCx, Mismatch, StepCx, StepError, StepKind};
+use super::error::{Invalid, StepError};
+use super::kind::{LoadCx, StepCx, StepKind};
 use crate::fields::Dur;
+use crate::matchers::Mismatch;
 
 /// A sleep's deadline is its duration plus this.
 pub const SLACK: Duration = Duration::from_secs(5);
@@ -40,7 +42,6 @@ impl StepKind for Sleep {
     }
 
     fn validate(&mut self, _: &LoadCx<'_>) -> Result<(), Invalid> {
-        super::positive(Some(self.duration), "for")?;
         if self.why.trim().is_empty() {
             return Err("`why` is empty: say what the time passing tests".into());
         }
