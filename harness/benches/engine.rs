@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 
 use podcheck::cluster::ClusterOptions;
 use podcheck::fields::template::Vars;
-use podcheck::runner::setup::{self, SetupOptions};
+use podcheck::runner::pipeline;
+use podcheck::runner::setup::SetupOptions;
 use podcheck::runner::{self, Environment, Quiet};
 use podcheck::steps::{CaseEnv, LoadCx, Step, StepCx};
 use tokio_util::sync::CancellationToken;
@@ -193,15 +194,16 @@ fn main() {
         .build()
         .expect("runtime");
     rt.block_on(async {
-        let p = setup::prepare(SetupOptions {
+        let setup = SetupOptions {
             cluster: ClusterOptions::from_env(),
             images: None,
             keep_on_failure: false,
             run_id: runner::new_run_id(),
             placement: Default::default(),
-        })
-        .await
-        .unwrap_or_else(|e| panic!("no cluster: {e}"));
+        };
+        let p = pipeline::start(setup, None, &CancellationToken::new())
+            .await
+            .unwrap_or_else(|e| panic!("no cluster: {e}"));
         println!(
             "cluster: {} {}",
             p.env.info.provider, p.env.info.server_version

@@ -19,8 +19,9 @@ use std::sync::{Arc, LazyLock, Mutex};
 use libtest_mimic::{Arguments, Failed, Trial};
 use podcheck::cluster::{Cluster, ClusterOptions};
 use podcheck::report::{RunFacts, RunReport};
+use podcheck::runner::pipeline;
 use podcheck::runner::result::{CaseResult, CaseStatus};
-use podcheck::runner::setup::{self, SetupOptions};
+use podcheck::runner::setup::SetupOptions;
 use podcheck::runner::{self, Environment};
 use podcheck::suite::{self, Case};
 use tokio_util::sync::CancellationToken;
@@ -54,16 +55,17 @@ async fn shared() -> Result<Arc<Shared>, String> {
                 registry: podcheck::cluster::registry_from_env()?,
                 ..ClusterOptions::from_env()
             };
-            let p = setup::prepare(SetupOptions {
+            let setup = SetupOptions {
                 cluster,
                 images: None,
                 keep_on_failure: std::env::var("PODCHECK_KEEP_ON_FAILURE").is_ok_and(|v| v == "1"),
                 run_id: run_id.clone(),
                 placement: Default::default(),
-            })
-            .await
-            .map_err(|e| format!("no cluster for the suites: {e}"))?;
-            let facts = RunFacts::of(&run_id, &p.env, p.images_mode);
+            };
+            let p = pipeline::start(setup, None, &CANCEL)
+                .await
+                .map_err(|e| format!("no cluster for the suites: {e}"))?;
+            let facts = p.facts();
             // Suite cases, mutants and the cases of sabotage runs share the cluster: at most
             // this many run at once, whichever trial started them.
             let mut env = p.env;

@@ -8,13 +8,12 @@
 use std::path::PathBuf;
 use std::time::{Instant, SystemTime};
 
-use regex::Regex;
 use tokio_util::sync::CancellationToken;
 
 use super::Outcome;
 use crate::matrix::{self, MatrixReport, column::ColumnOptions};
-use crate::runner::{DEFAULT_PARALLEL, select};
-use crate::suite::{self, Case};
+use crate::runner::DEFAULT_PARALLEL;
+use crate::runner::select::{Ask, Selection, Share};
 
 #[derive(Debug, clap::Args)]
 pub struct MatrixArgs {
@@ -48,18 +47,31 @@ pub struct MatrixArgs {
 }
 
 pub async fn run(args: MatrixArgs) -> Outcome {
-    let suites = match suite::load(&args.suites) {
+    let ask = Ask {
+        suites: args.suites.clone(),
+        filter: args.filter.clone(),
+        include_ignored: false,
+        partition: args.partition.map(|p| (p, Share::Behaviours)),
+    };
+    let selection = match Selection::load(&ask, &crate::runner::history::CaseTimes::load()) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("{e}");
+            eprintln!("error: {e}");
             return Outcome::BadInput;
         }
     };
+    if let Some(p) = &args.partition {
+        eprintln!(
+            "partition {p}: {} behaviour(s), {} case(s)",
+            selection.behaviours.len(),
+            selection.cases.len()
+        );
+    }
     let dir = args
         .targets_dir
         .clone()
         .unwrap_or_else(|| crate::paths::repo_root().join("ci/targets"));
-    let known = match matrix::target::load(&dir, &suites.catalogue) {
+    let known = match matrix::target::load(&dir, &selection.suites.catalogue) {
         Ok(t) => t,
         Err(errors) => {
             for e in &errors {
@@ -91,49 +103,6 @@ pub async fn run(args: MatrixArgs) -> Outcome {
             }
         }
     }
-    let filter = match args.filter.as_deref().map(Regex::new).transpose() {
-        Ok(f) => f,
-        Err(e) => {
-            eprintln!("error: --filter: {e}");
-            return Outcome::BadInput;
-        }
-    };
-    let (selected, _) = select::select(&suites, filter.as_ref(), false);
-    if selected.is_empty() {
-        eprintln!(
-            "error: no case to run (--filter {})",
-            args.filter.as_deref().unwrap_or("")
-        );
-        return Outcome::BadInput;
-    }
-    let mut cases: Vec<Case> = selected.into_iter().cloned().collect();
-    let mut catalogue: Vec<(String, String)> = suites
-        .catalogue
-        .behaviours
-        .iter()
-        .map(|b| (b.id.clone(), b.text.clone()))
-        .collect();
-    if let Some(p) = &args.partition {
-        catalogue = p.take(catalogue, |(id, _)| id.clone());
-        cases.retain(|c| {
-            c.covers
-                .iter()
-                .any(|b| catalogue.iter().any(|(id, _)| id == b))
-        });
-        if cases.is_empty() {
-            eprintln!(
-                "error: --partition {p}: no selected case covers its behaviours; nothing would run"
-            );
-            return Outcome::BadInput;
-        }
-        eprintln!(
-            "partition {p}: {} behaviour(s), {} case(s)",
-            catalogue.len(),
-            cases.len()
-        );
-    }
-    select::schedule(&mut cases, &crate::runner::history::CaseTimes::load());
-    let ids: Vec<String> = catalogue.iter().map(|(i, _)| i.clone()).collect();
 
     let cancel = CancellationToken::new();
     let c2 = cancel.clone();
@@ -165,7 +134,7 @@ pub async fn run(args: MatrixArgs) -> Outcome {
     let started = Instant::now();
     eprintln!(
         "podcheck matrix: {} case(s) on {} target(s): {}",
-        cases.len(),
+        selection.cases.len(),
         targets.len(),
         targets
             .iter()
@@ -179,9 +148,9 @@ pub async fn run(args: MatrixArgs) -> Outcome {
             break;
         }
         eprintln!("[{}] {}", t.name, t.description);
-        columns.push(matrix::column::run(t, &cases, &ids, &opts, &cancel).await);
+        columns.push(matrix::column::run(t, &selection, &opts, &cancel).await);
     }
-    let report = MatrixReport::new(columns, &catalogue, generated, started.elapsed());
+    let report = MatrixReport::new(columns, &selection.behaviours, generated, started.elapsed());
     let out = args
         .out
         .clone()

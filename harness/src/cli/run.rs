@@ -4,16 +4,15 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime};
 
-use regex::Regex;
 use tokio_util::sync::CancellationToken;
 
 use super::Outcome;
 use crate::cluster::ClusterOptions;
 use crate::report::{self, RunFacts, RunReport, progress::Progress};
-use crate::runner::result::{CaseResult, CaseStatus};
-use crate::runner::setup::{self, ImagesMode, SetupOptions};
-use crate::runner::{self, DEFAULT_PARALLEL, select};
-use crate::suite::{self, Case};
+use crate::runner::result::CaseResult;
+use crate::runner::select::{Ask, Selection, Share};
+use crate::runner::setup::{ImagesMode, SetupOptions};
+use crate::runner::{self, DEFAULT_PARALLEL, pipeline};
 
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
@@ -105,10 +104,17 @@ impl PlacementArgs {
 }
 
 pub async fn run(args: RunArgs) -> Outcome {
-    let (suites, mut cases, ignored) = match select_cases(&args) {
-        Ok(x) => x,
-        Err(o) => return o,
+    let mut times = runner::history::CaseTimes::load();
+    let selection = match Selection::load(&args.ask(), &times) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Outcome::BadInput;
+        }
     };
+    if let Some(p) = &args.partition {
+        eprintln!("partition {p}: {} selected case(s)", selection.cases.len());
+    }
     let cluster_opts = match cluster_options(&args) {
         Ok(o) => o,
         Err(o) => return o,
@@ -123,14 +129,12 @@ pub async fn run(args: RunArgs) -> Outcome {
 
     let cancel = CancellationToken::new();
     watch_ctrl_c(cancel.clone());
-    let started_at = SystemTime::now();
-    let started = Instant::now();
+    let at = SystemTime::now();
+    let clock = Instant::now();
     let run_id = runner::new_run_id();
-    let mut times = runner::history::CaseTimes::load();
-    select::schedule(&mut cases, &times);
     eprintln!(
         "podcheck run {run_id}: {} case(s){}, {} at a time",
-        cases.len(),
+        selection.cases.len(),
         if args.repeat > 1 {
             format!(" x {} rounds", args.repeat)
         } else {
@@ -139,23 +143,23 @@ pub async fn run(args: RunArgs) -> Outcome {
         args.parallel
     );
 
-    let setup = setup::prepare(SetupOptions {
+    let setup = SetupOptions {
         cluster: cluster_opts,
         images: args.images,
         keep_on_failure: args.keep_on_failure,
         run_id: run_id.clone(),
         placement: args.placement.placement(),
-    });
-    let prepared = tokio::select! {
-        p = setup => p,
+    };
+    let started = tokio::select! {
+        s = pipeline::start(setup, None, &cancel) => s,
         _ = cancel.cancelled() => {
             eprintln!("cancelled while getting the cluster ready");
             return Outcome::CouldNotRun;
         }
     };
-    let (mut results, facts, cluster, leftovers, tail) = match prepared {
-        Ok(p) => {
-            let facts = RunFacts::of(&run_id, &p.env, p.images_mode);
+    let report = match started {
+        Ok(run) => {
+            let facts = run.facts();
             eprintln!(
                 "cluster: {} {} (images: {}{})",
                 facts.provider,
@@ -167,25 +171,28 @@ pub async fn run(args: RunArgs) -> Outcome {
                     format!("; pods: {}", facts.placement)
                 }
             );
-            let mut results = run_rounds(&p.env, &cases, &args, &cancel).await;
+            let progress = Progress::new(selection.cases.len() * args.repeat as usize);
+            let results = run
+                .run(
+                    &selection.cases,
+                    args.repeat,
+                    args.parallel as usize,
+                    &cancel,
+                    &progress,
+                )
+                .await;
+            progress.finish();
             times.record(&results);
             times.save();
-            let last_verdict = Instant::now();
-            let leftovers = p.env.finish_cleanup(&mut results).await;
-            (
-                results,
-                facts,
-                Some(p.cluster),
-                leftovers,
-                last_verdict.elapsed(),
-            )
+            run.finish(results, &selection, facts).await
         }
         Err(e) => {
             eprintln!("error: {e}");
             if e.is_bad_input() {
                 return Outcome::BadInput;
             }
-            let results = cases
+            let results = selection
+                .cases
                 .iter()
                 .map(|c| CaseResult::could_not_run(c, &format!("no cluster: {e}")))
                 .collect();
@@ -193,20 +200,17 @@ pub async fn run(args: RunArgs) -> Outcome {
                 run_id: run_id.clone(),
                 ..RunFacts::default()
             };
-            (results, facts, None, Vec::new(), Duration::ZERO)
+            pipeline::report(
+                facts,
+                at,
+                clock.elapsed(),
+                &selection,
+                results,
+                Vec::new(),
+                Duration::ZERO,
+            )
         }
     };
-    results.extend(ignored.iter().map(|c| {
-        CaseResult::skipped(c, format!("ignored: {}", c.ignore.as_deref().unwrap_or("")))
-    }));
-    let suite_order = suites
-        .suites
-        .iter()
-        .map(|s| (s.name.clone(), s.file.display().to_string()))
-        .collect();
-    let report = RunReport::new(facts, started_at, started.elapsed(), suite_order, results)
-        .with_cleanup(leftovers, tail)
-        .with_behaviours(suites.catalogue.ids());
     let mut outcome = Outcome::of(report.verdict);
     if let Err(e) = write_reports(&report, &junit_path, &json_path) {
         eprintln!("error: writing reports: {e}");
@@ -214,60 +218,19 @@ pub async fn run(args: RunArgs) -> Outcome {
     }
     print!("{}", report::summary::render(&report));
     eprintln!("reports: {} {}", junit_path.display(), json_path.display());
-    if let Some(c) = cluster {
-        c.shutdown().await;
-    }
     outcome
 }
 
-/// Load the suites and pick the cases to run: bad input (a broken suite, a bad regex, a
-/// filter that selects nothing that would run) is exit 2 before any cluster is touched.
-fn select_cases(args: &RunArgs) -> Result<(suite::Suites, Vec<Case>, Vec<Case>), Outcome> {
-    let suites = suite::load(&args.suites).map_err(|e| {
-        eprintln!("{e}");
-        eprintln!("error: {} problem(s) in the suites; nothing ran", e.0.len());
-        Outcome::BadInput
-    })?;
-    let filter = args
-        .filter
-        .as_deref()
-        .map(Regex::new)
-        .transpose()
-        .map_err(|e| {
-            eprintln!("error: --filter: {e}");
-            Outcome::BadInput
-        })?;
-    let (selected, ignored) = select::select(&suites, filter.as_ref(), args.include_ignored);
-    let shown = args.filter.as_deref().unwrap_or("");
-    if selected.is_empty() && ignored.is_empty() {
-        eprintln!("error: no case matches --filter {shown}");
-        return Err(Outcome::BadInput);
-    }
-    if selected.is_empty() {
-        eprintln!(
-            "error: --filter {shown} selects only ignored cases ({}): nothing would run; add --include-ignored to run them",
-            ignored
-                .iter()
-                .map(|c| c.id())
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-        return Err(Outcome::BadInput);
-    }
-    let mut selected: Vec<Case> = selected.into_iter().cloned().collect();
-    if let Some(p) = &args.partition {
-        let of = selected.len();
-        selected = p.take(selected, Case::id);
-        if selected.is_empty() {
-            eprintln!(
-                "error: --partition {p} of {of} selected case(s) is empty: nothing would run; hint: fewer partitions than cases"
-            );
-            return Err(Outcome::BadInput);
+impl RunArgs {
+    /// What the run takes.
+    fn ask(&self) -> Ask {
+        Ask {
+            suites: self.suites.clone(),
+            filter: self.filter.clone(),
+            include_ignored: self.include_ignored,
+            partition: self.partition.map(|p| (p, Share::Cases)),
         }
-        eprintln!("partition {p}: {} of {of} selected case(s)", selected.len());
     }
-    let ignored = ignored.into_iter().cloned().collect();
-    Ok((suites, selected, ignored))
 }
 
 /// Where the cases run, from the flags over the environment; a kubeconfig that does not
@@ -302,42 +265,6 @@ fn cluster_options(args: &RunArgs) -> Result<ClusterOptions, Outcome> {
         })?,
     };
     Ok(opts)
-}
-
-/// Every round of the selected cases, one after the other (`--repeat`).
-async fn run_rounds(
-    env: &runner::Environment,
-    cases: &[Case],
-    args: &RunArgs,
-    cancel: &CancellationToken,
-) -> Vec<CaseResult> {
-    let progress = Progress::new(cases.len() * args.repeat as usize);
-    let mut results = Vec::new();
-    for round in 1..=args.repeat {
-        let round_cases: Vec<Case> = cases
-            .iter()
-            .map(|c| c.in_round(round, args.repeat))
-            .collect();
-        let t = Instant::now();
-        let r =
-            runner::run_cases(env, &round_cases, args.parallel as usize, cancel, &progress).await;
-        if args.repeat > 1 {
-            let passed = r.iter().filter(|r| r.status == CaseStatus::Passed).count();
-            let wall = t.elapsed();
-            let longest = r.iter().map(|c| c.step_time).max().unwrap_or_default();
-            progress.line(&format!(
-                "round {round}/{}: {passed}/{} passed in {:.1}s against its longest case's {:.1}s of steps (x{:.2})",
-                args.repeat,
-                r.len(),
-                wall.as_secs_f64(),
-                longest.as_secs_f64(),
-                wall.as_secs_f64() / longest.as_secs_f64().max(0.001)
-            ));
-        }
-        results.extend(r);
-    }
-    progress.finish();
-    results
 }
 
 fn write_reports(

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 use std::process::Stdio;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::Node;
 use kube::api::{Api, ListParams};
@@ -14,11 +14,11 @@ use tokio_util::sync::CancellationToken;
 
 use super::target::{NodeImage, OciRuntime, Target, TargetKind};
 use crate::cluster::ClusterOptions;
-use crate::report::{RunFacts, RunReport};
-use crate::runner::result::{CaseResult, CaseStatus};
-use crate::runner::setup::{self, SetupOptions};
-use crate::runner::{self, Observer, case, placement};
-use crate::suite::Case;
+use crate::report::RunReport;
+use crate::runner::result::CaseResult;
+use crate::runner::select::Selection;
+use crate::runner::setup::SetupOptions;
+use crate::runner::{self, Observer, pipeline};
 
 /// What a column's header says about the implementation.
 #[derive(Clone, Debug, Default, Serialize)]
@@ -55,6 +55,10 @@ struct Lines<'a>(&'a str);
 impl Observer for Lines<'_> {
     fn finished(&self, r: &CaseResult) {
         eprintln!("[{}] {}", self.0, crate::report::progress::case_line(r));
+    }
+
+    fn note(&self, line: &str) {
+        eprintln!("[{}] {line}", self.0);
     }
 }
 
@@ -102,11 +106,10 @@ pub struct ColumnOptions {
     pub parallel: usize,
 }
 
-/// Have the target's cluster, run `cases` on it, and tell what it is.
+/// Have the target's cluster, run the selected cases on it, and tell what it is.
 pub async fn run(
     t: &Target,
-    cases: &[Case],
-    catalogue: &[String],
+    selection: &Selection,
     opts: &ColumnOptions,
     cancel: &CancellationToken,
 ) -> Column {
@@ -123,7 +126,7 @@ pub async fn run(
         error: None,
         took: Duration::ZERO,
     };
-    if let Err(e) = fill(&mut col, t, cases, catalogue, opts, cancel).await {
+    if let Err(e) = fill(&mut col, t, selection, opts, cancel).await {
         eprintln!("[{}] could not run: {e}", t.name);
         col.error = Some(e);
     }
@@ -131,14 +134,8 @@ pub async fn run(
     col
 }
 
-async fn fill(
-    col: &mut Column,
-    t: &Target,
-    cases: &[Case],
-    catalogue: &[String],
-    opts: &ColumnOptions,
-    cancel: &CancellationToken,
-) -> Result<(), String> {
+/// The target's cluster options: a node image (built by its recipe) or its kubeconfig.
+async fn cluster_of(t: &Target, opts: &ColumnOptions) -> Result<ClusterOptions, String> {
     let mut cluster = ClusterOptions {
         keep: false,
         ..ClusterOptions::from_env()
@@ -162,67 +159,36 @@ async fn fill(
         }
         (None, None) => return Err("the target names no cluster".into()),
     }
+    Ok(cluster)
+}
+
+/// The run pipeline on the target's cluster, with its prepare steps and placement.
+async fn fill(
+    col: &mut Column,
+    t: &Target,
+    selection: &Selection,
+    opts: &ColumnOptions,
+    cancel: &CancellationToken,
+) -> Result<(), String> {
+    let cluster = cluster_of(t, opts).await?;
     col.facts.node_image = cluster.node_image.clone().unwrap_or_default();
-    let run_id = runner::new_run_id();
-    let mut p = setup::prepare(SetupOptions {
+    let setup = SetupOptions {
         cluster,
         images: None,
         keep_on_failure: false,
-        run_id: run_id.clone(),
-        placement: Default::default(),
-    })
-    .await
-    .map_err(|e| e.to_string())?;
-    let outcome = run_on(col, t, cases, catalogue, opts, cancel, &mut p).await;
-    p.cluster.shutdown().await;
-    outcome
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn run_on(
-    col: &mut Column,
-    t: &Target,
-    cases: &[Case],
-    catalogue: &[String],
-    opts: &ColumnOptions,
-    cancel: &CancellationToken,
-    p: &mut setup::Prepared,
-) -> Result<(), String> {
-    let started_at = SystemTime::now();
-    let started = Instant::now();
-    if !t.prepare.steps.is_empty() {
-        let r = case::run(&p.env, &t.prepare, cancel).await;
-        if r.status != CaseStatus::Passed {
-            return Err(format!(
-                "its prepare steps failed: {}",
-                r.failure.map(|f| f.message).unwrap_or_default()
-            ));
-        }
-    }
-    if !t.placement.is_empty() {
-        placement::install(&p.env.client, &p.env.resolver, &t.placement, &p.env.run_id)
-            .await
-            .map_err(|e| e.to_string())?;
-        p.env.placement = t.placement.clone();
-    }
-    col.facts = facts(&p.env, t).await;
-    let mut results =
-        runner::run_cases(&p.env, cases, opts.parallel, cancel, &Lines(&t.name)).await;
-    let last = Instant::now();
-    let left = p.env.finish_cleanup(&mut results).await;
-    let mut facts = RunFacts::of(&p.env.run_id, &p.env, p.images_mode);
+        run_id: runner::new_run_id(),
+        placement: t.placement.clone(),
+    };
+    let run = pipeline::start(setup, Some(&t.prepare), cancel)
+        .await
+        .map_err(|e| e.to_string())?;
+    col.facts = facts(&run.env, t).await;
+    let results = run
+        .run(&selection.cases, 1, opts.parallel, cancel, &Lines(&t.name))
+        .await;
+    let mut facts = run.facts();
     facts.provider = format!("{} ({})", facts.provider, t.name);
-    let mut suites: Vec<(String, String)> = Vec::new();
-    for c in cases {
-        if !suites.iter().any(|(n, _)| *n == c.suite) {
-            suites.push((c.suite.clone(), c.file.display().to_string()));
-        }
-    }
-    col.report = Some(
-        RunReport::new(facts, started_at, started.elapsed(), suites, results)
-            .with_cleanup(left, last.elapsed())
-            .with_behaviours(catalogue.iter().map(String::as_str)),
-    );
+    col.report = Some(run.finish(results, selection, facts).await);
     Ok(())
 }
 

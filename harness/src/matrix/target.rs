@@ -199,7 +199,9 @@ pub fn parse(path: &Path, text: &str, catalogue: &Catalogue) -> Result<Target, V
             description: None,
             covers: Vec::new(),
             timeout: Duration::from_secs(180),
-            nodes: 1,
+            // Run before the nodes that take the run's pods are counted (they may start one):
+            // never "not applicable" for want of nodes.
+            nodes: 0,
             needs: Vec::new(),
             ignore: None,
             expect_failure: None,

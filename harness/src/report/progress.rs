@@ -101,4 +101,8 @@ impl Observer for Progress {
         }
         self.set_running();
     }
+
+    fn note(&self, line: &str) {
+        self.line(line);
+    }
 }

@@ -1,7 +1,9 @@
 //! The runner: from loaded cases and a cluster to results.
 //!
-//! - [`setup`]: get the cluster, the images and kubectl ready ([`Environment`]);
-//! - [`select`]: which cases run (filters as libtest has them);
+//! - [`pipeline`]: one run from set-up to report, in order, for every command that runs
+//!   cases; [`setup`] is its first step: the cluster, the images and kubectl
+//!   ([`Environment`]);
+//! - [`select`]: which cases run (loaded, filtered, partitioned, scheduled);
 //! - [`case`]: one case in its own namespace ([`namespace`]), step by step, with
 //!   [`diagnostics`] on failure; its namespace then goes to the [`janitor`], which
 //!   deletes it off the case's critical path;
@@ -14,6 +16,7 @@ pub mod history;
 pub mod janitor;
 pub mod namespace;
 pub mod partition;
+pub mod pipeline;
 pub mod placement;
 pub mod result;
 pub mod sabotage;
@@ -169,6 +172,10 @@ impl Environment {
 pub trait Observer: Send + Sync {
     fn started(&self, _case: &Case) {}
     fn finished(&self, _result: &CaseResult) {}
+    /// A line about the run as a whole (a round's figures).
+    fn note(&self, line: &str) {
+        eprintln!("{line}");
+    }
 }
 
 /// An observer that ignores everything.

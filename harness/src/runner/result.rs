@@ -239,6 +239,17 @@ impl CaseResult {
         r
     }
 
+    /// Why the case did not pass, whole: its failure as the reports show it in detail, or
+    /// why it did not run.
+    pub fn account(&self) -> String {
+        match (&self.status, &self.failure) {
+            (CaseStatus::Passed, _) => "it passed".into(),
+            (CaseStatus::Skipped(why), _) => format!("it did not run: {why}"),
+            (_, Some(f)) => f.detail.clone(),
+            (s, None) => format!("{} without an account of why", s.word()),
+        }
+    }
+
     /// The step log as text, for JUnit's system-out and terminal output.
     pub fn step_log(&self) -> String {
         let mut s = String::new();

@@ -1,6 +1,7 @@
-//! Getting a run ready: the cluster (started or given), the images the suites name, kubectl.
-//! Done once per run (once per process under the test harness), lazily: listing cases and
-//! loading suites never get here.
+//! Getting a run's cluster: the cluster (started or given), the images the suites name,
+//! kubectl. The first step of the run pipeline ([`super::pipeline`]), which goes on with the
+//! prepare steps, the placement and the node count. Done once per run (once per process under
+//! the test harness), lazily: listing cases and loading suites never get here.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -11,7 +12,7 @@ use crate::cluster::{self, Cluster, ClusterOptions};
 use crate::image::{self, ImageMap};
 use crate::kubectl::Kubectl;
 
-use super::{Environment, placement};
+use super::Environment;
 
 /// Which images `${image.<name>}` means.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -65,6 +66,8 @@ pub enum SetupError {
     Registry(#[from] image::registry::RegistryError),
     #[error("fixture images: the build task failed: {0}")]
     ImageTask(#[source] tokio::task::JoinError),
+    #[error("the target's prepare steps did not pass: {0}")]
+    Prepare(String),
     #[error("pod placement: {0}")]
     Placement(#[from] super::placement::PlacementError),
     #[error(
@@ -102,9 +105,11 @@ async fn build_images() -> Result<Vec<image::FixtureImage>, SetupError> {
         .map_err(SetupError::ImageTask)??)
 }
 
-pub async fn prepare(opts: SetupOptions) -> Result<Prepared, SetupError> {
+/// The cluster, its images and kubectl; the environment's placement and node count are the
+/// pipeline's to set.
+pub async fn prepare(opts: &SetupOptions) -> Result<Prepared, SetupError> {
     let cluster = cluster::acquire(&opts.cluster).await?;
-    match finish(&cluster, &opts).await {
+    match finish(&cluster, opts).await {
         Ok((env, images_mode)) => Ok(Prepared {
             cluster,
             env,
@@ -181,9 +186,6 @@ async fn finish(
             fallback
         }
     };
-    let schedulable_nodes = placement::schedulable_nodes(&cluster.client(), &opts.placement)
-        .await
-        .map_err(SetupError::Nodes)?;
     let run_dir = crate::paths::work_dir().join("runs").join(&opts.run_id);
     let env = Environment {
         client: cluster.client(),
@@ -197,14 +199,10 @@ async fn finish(
         keep_on_failure: opts.keep_on_failure,
         janitor: super::janitor::Janitor::new(cluster.client(), &opts.run_id),
         nodes: cluster.nodes().to_vec(),
-        schedulable_nodes,
+        schedulable_nodes: 0,
         image_features: map.features().clone(),
         slots: None,
-        placement: opts.placement.clone(),
+        placement: Default::default(),
     };
-    if !env.placement.is_empty() {
-        super::placement::install(&env.client, &env.resolver, &env.placement, &env.run_id).await?;
-        tracing::info!("pods of this run: {}", env.placement.summary());
-    }
     Ok((env, mode))
 }
