@@ -203,7 +203,7 @@ fn main() {
         };
         let p = pipeline::start(setup, None, &CancellationToken::new())
             .await
-            .unwrap_or_else(|e| panic!("no cluster: {e}"));
+            .unwrap_or_else(|e| panic!("no cluster: {}", podcheck::errors::chain(&e)));
         println!(
             "cluster: {} {}",
             p.env.info.provider, p.env.info.server_version

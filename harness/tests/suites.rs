@@ -62,9 +62,9 @@ async fn shared() -> Result<Arc<Shared>, String> {
                 run_id: run_id.clone(),
                 placement: Default::default(),
             };
-            let p = pipeline::start(setup, None, &CANCEL)
-                .await
-                .map_err(|e| format!("no cluster for the suites: {e}"))?;
+            let p = pipeline::start(setup, None, &CANCEL).await.map_err(|e| {
+                format!("no cluster for the suites: {}", podcheck::errors::chain(&e))
+            })?;
             let facts = p.facts();
             // Suite cases, mutants and the cases of sabotage runs share the cluster: at most
             // this many run at once, whichever trial started them.

@@ -56,7 +56,7 @@ pub async fn run(args: MatrixArgs) -> Outcome {
     let selection = match Selection::load(&ask, &crate::runner::history::CaseTimes::load()) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", crate::errors::chain(&e));
             return Outcome::BadInput;
         }
     };

@@ -108,7 +108,7 @@ pub async fn run(args: RunArgs) -> Outcome {
     let selection = match Selection::load(&args.ask(), &times) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", crate::errors::chain(&e));
             return Outcome::BadInput;
         }
     };
@@ -187,14 +187,15 @@ pub async fn run(args: RunArgs) -> Outcome {
             run.finish(results, &selection, facts).await
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            let why = crate::errors::chain(&e);
+            eprintln!("error: {why}");
             if e.is_bad_input() {
                 return Outcome::BadInput;
             }
             let results = selection
                 .cases
                 .iter()
-                .map(|c| CaseResult::could_not_run(c, &format!("no cluster: {e}")))
+                .map(|c| CaseResult::could_not_run(c, &format!("no cluster: {why}")))
                 .collect();
             let facts = RunFacts {
                 run_id: run_id.clone(),

@@ -27,15 +27,11 @@ pub const KEEP_LABEL: &str = "io.podcheck.keep";
 
 /// Connect and ping, so that a missing engine is reported before anything else happens.
 pub async fn connect() -> Result<Docker, ClusterError> {
-    let docker = Docker::connect_with_defaults().map_err(|e| ClusterError::DockerUnavailable {
-        detail: e.to_string(),
-    })?;
+    let docker = Docker::connect_with_defaults().map_err(ClusterError::DockerUnavailable)?;
     docker
         .ping()
         .await
-        .map_err(|e| ClusterError::DockerUnavailable {
-            detail: e.to_string(),
-        })?;
+        .map_err(ClusterError::DockerUnavailable)?;
     Ok(docker)
 }
 
@@ -52,7 +48,7 @@ pub async fn ensure_image(docker: &Docker, image: &str) -> Result<(), ClusterErr
         if let Err(e) = item {
             return Err(ClusterError::NodeImageMissing {
                 image: image.to_string(),
-                detail: e.to_string(),
+                source: e,
             });
         }
     }
@@ -81,7 +77,9 @@ pub async fn containers_with_label(
             ..Default::default()
         }))
         .await
-        .map_err(ClusterError::docker)?;
+        .map_err(ClusterError::docker(format!(
+            "listing containers with {label}"
+        )))?;
     Ok(list
         .into_iter()
         .filter_map(|c| {
@@ -107,7 +105,7 @@ pub async fn remove(docker: &Docker, id: &str) -> Result<(), ClusterError> {
             }),
         )
         .await
-        .map_err(ClusterError::docker)
+        .map_err(ClusterError::docker(format!("removing container {id}")))
 }
 
 /// Whether what carries these labels is a leftover: not kept, and its owner process is gone.
@@ -165,12 +163,13 @@ pub async fn create_network(
         ])),
         ..Default::default()
     };
-    docker.create_network(request).await.map_err(|e| {
-        ClusterError::Docker(format!(
-            "creating network {cluster}: {e} (Docker hands each network a subnet from its \
-             address pools; `docker network prune` frees the pools of networks nothing uses)"
-        ))
-    })?;
+    docker
+        .create_network(request)
+        .await
+        .map_err(ClusterError::docker(format!(
+            "creating network {cluster}; hint: Docker hands each network a subnet from its address \
+         pools; `docker network prune` frees the pools of networks nothing uses"
+        )))?;
     Ok(())
 }
 
@@ -182,9 +181,7 @@ pub async fn remove_network(docker: &Docker, name: &str) -> Result<(), ClusterEr
             status_code: 404,
             ..
         }) => Ok(()),
-        Err(e) => Err(ClusterError::Docker(format!(
-            "removing network {name}: {e}"
-        ))),
+        Err(e) => Err(ClusterError::docker(format!("removing network {name}"))(e)),
     }
 }
 
@@ -199,7 +196,9 @@ async fn networks_with_label(
             filters: Some(filters),
         }))
         .await
-        .map_err(ClusterError::docker)?;
+        .map_err(ClusterError::docker(format!(
+            "listing networks with {label}"
+        )))?;
     Ok(list
         .into_iter()
         .filter_map(|n| Some((n.name?, n.labels.unwrap_or_default())))
@@ -237,8 +236,8 @@ pub async fn remove_owned_by_this_process(docker: &Docker) -> Result<(), Cluster
         }
         if std::time::Instant::now() > deadline {
             let names: Vec<_> = left.iter().map(|c| c.name.as_str()).collect();
-            return Err(ClusterError::Docker(format!(
-                "could not remove node container(s) {}",
+            return Err(ClusterError::DockerState(format!(
+                "could not remove node container(s) {} within 30 s",
                 names.join(", ")
             )));
         }
@@ -258,10 +257,12 @@ pub async fn host_address(docker: &Docker, network: &str) -> Result<IpAddr, Clus
     let net = docker
         .inspect_network(network, None::<InspectNetworkOptions>)
         .await
-        .map_err(|e| ClusterError::Docker(format!("inspecting network {network}: {e}")))?;
+        .map_err(ClusterError::docker(format!(
+            "inspecting network {network}"
+        )))?;
     let config = net.ipam.and_then(|i| i.config).unwrap_or_default();
     gateway_of(&config).ok_or_else(|| {
-        ClusterError::Docker(format!(
+        ClusterError::DockerState(format!(
             "network {network} has no IPv4 subnet in its IPAM config ({config:?}); hint: \
              `docker network inspect {network}` shows what the engine reports"
         ))

@@ -9,10 +9,16 @@ use kube::config::{KubeConfigOptions, Kubeconfig};
 
 use super::error::ClusterError;
 
-fn invalid(path: &Path, detail: impl std::fmt::Display) -> ClusterError {
-    ClusterError::Kubeconfig {
-        path: path.to_path_buf(),
-        detail: detail.to_string(),
+/// A kubeconfig that could not be read, written or used: what was being done, and why.
+fn invalid<E: std::error::Error + Send + Sync + 'static>(
+    path: &Path,
+    what: &str,
+) -> impl FnOnce(E) -> ClusterError {
+    let (path, what) = (path.to_path_buf(), what.to_string());
+    move |e| ClusterError::Kubeconfig {
+        path,
+        what,
+        source: Some(Box::new(e)),
     }
 }
 
@@ -47,9 +53,9 @@ pub fn rewrite_for_host(admin_conf: &str, server: &str, name: &str) -> Result<Ku
 /// Write a kubeconfig with mode 0600 (created so, never world-readable even briefly).
 pub fn write(kc: &Kubeconfig, path: &Path) -> Result<(), ClusterError> {
     use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-    let yaml = serde_saphyr::to_string(kc).map_err(|e| invalid(path, e))?;
+    let yaml = serde_saphyr::to_string(kc).map_err(invalid(path, "writing it as YAML"))?;
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| invalid(path, e))?;
+        std::fs::create_dir_all(dir).map_err(invalid(path, "making its directory"))?;
     }
     let mut f = std::fs::OpenOptions::new()
         .write(true)
@@ -57,16 +63,17 @@ pub fn write(kc: &Kubeconfig, path: &Path) -> Result<(), ClusterError> {
         .truncate(true)
         .mode(0o600)
         .open(path)
-        .map_err(|e| invalid(path, e))?;
+        .map_err(invalid(path, "opening it"))?;
     // An existing file keeps its old mode through open(); tighten it explicitly.
     f.set_permissions(std::fs::Permissions::from_mode(0o600))
-        .map_err(|e| invalid(path, e))?;
-    f.write_all(yaml.as_bytes()).map_err(|e| invalid(path, e))
+        .map_err(invalid(path, "making it private"))?;
+    f.write_all(yaml.as_bytes())
+        .map_err(invalid(path, "writing it"))
 }
 
 /// Read a kubeconfig file the user gave.
 pub fn read(path: &Path) -> Result<Kubeconfig, ClusterError> {
-    Kubeconfig::read_from(path).map_err(|e| invalid(path, e))
+    Kubeconfig::read_from(path).map_err(invalid(path, "reading it"))
 }
 
 /// A client for `kc` (its current context, or `context`), checked by asking the server its
@@ -82,16 +89,13 @@ pub async fn connect(
     };
     let config = kube::Config::from_custom_kubeconfig(kc, &opts)
         .await
-        .map_err(|e| invalid(path, e))?;
+        .map_err(invalid(path, "taking its context"))?;
     let server = config.cluster_url.to_string();
-    let client = kube::Client::try_from(config).map_err(|e| invalid(path, e))?;
+    let client = kube::Client::try_from(config).map_err(invalid(path, "making a client"))?;
     let version = client
         .apiserver_version()
         .await
-        .map_err(|e| ClusterError::Unreachable {
-            server,
-            detail: e.to_string(),
-        })?;
+        .map_err(|source| ClusterError::Unreachable { server, source })?;
     Ok((client, version.git_version))
 }
 

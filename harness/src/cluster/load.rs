@@ -17,7 +17,10 @@ pub async fn reachable_nodes(client: &kube::Client) -> Result<Vec<NodeContainer>
     let names: Vec<String> = Api::<Node>::all(client.clone())
         .list(&ListParams::default())
         .await
-        .map_err(|e| ClusterError::Docker(e.to_string()))?
+        .map_err(|source| ClusterError::Api {
+            what: "listing the cluster's nodes".into(),
+            source,
+        })?
         .into_iter()
         .filter_map(|n| n.metadata.name)
         .collect();
@@ -43,14 +46,9 @@ pub async fn node_image(node: &NodeContainer) -> Option<String> {
 /// Copy an image archive into the node and import it into containerd's k8s.io namespace,
 /// where the kubelet finds it (pods then use it with imagePullPolicy IfNotPresent).
 pub async fn import_archive(node: &NodeContainer, archive: &Path) -> Result<(), ClusterError> {
-    let fail = |detail: String| ClusterError::ImageLoad {
-        archive: archive.to_path_buf(),
-        node: node.name.clone(),
-        detail,
-    };
     let data = tokio::fs::read(archive)
         .await
-        .map_err(|e| fail(e.to_string()))?;
+        .map_err(ClusterError::io(format!("reading {}", archive.display())))?;
     let file_name = archive
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -74,7 +72,11 @@ pub async fn import_archive(node: &NodeContainer, archive: &Path) -> Result<(), 
         .await?;
     let _ = node.exec(&["rm", "-f", &target]).await;
     if out.exit_code != 0 {
-        return Err(fail(tail(&out.combined(), 10)));
+        return Err(ClusterError::ImageLoad {
+            archive: archive.to_path_buf(),
+            node: node.name.clone(),
+            output: tail(&out.combined(), 10),
+        });
     }
     Ok(())
 }
@@ -93,7 +95,8 @@ pub async fn copy_kubectl(
     if path.is_file() {
         return Ok(path);
     }
-    let io = |e: std::io::Error| ClusterError::Io(format!("{}: {e}", path.display()));
+    let io =
+        |e: std::io::Error| ClusterError::io(format!("copying kubectl to {}", path.display()))(e);
     let data = node.read_file("/usr/bin/kubectl").await?;
     std::fs::create_dir_all(&dir).map_err(io)?;
     // Write beside and rename: parallel test processes may copy at the same time.

@@ -69,6 +69,7 @@ impl NodeContainer {
         argv: &[&str],
         stdin: Option<Bytes>,
     ) -> Result<NodeOutput, ClusterError> {
+        let what = || format!("running `{}` in node {}", argv.join(" "), self.name);
         let created = self
             .docker
             .create_exec(
@@ -82,12 +83,12 @@ impl NodeContainer {
                 },
             )
             .await
-            .map_err(ClusterError::docker)?;
+            .map_err(ClusterError::docker(what()))?;
         let started = self
             .docker
             .start_exec(&created.id, None::<StartExecOptions>)
             .await
-            .map_err(ClusterError::docker)?;
+            .map_err(ClusterError::docker(what()))?;
         let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
         if let StartExecResults::Attached {
             mut output,
@@ -95,13 +96,17 @@ impl NodeContainer {
         } = started
         {
             if let Some(data) = stdin {
-                input.write_all(&data).await.map_err(ClusterError::docker)?;
-                input.shutdown().await.map_err(ClusterError::docker)?;
+                let feed = async {
+                    input.write_all(&data).await?;
+                    input.shutdown().await
+                };
+                feed.await
+                    .map_err(ClusterError::io(format!("{}: writing its input", what())))?;
             }
             drop(input);
             while let Some(chunk) = output.next().await {
                 use testcontainers::bollard::container::LogOutput;
-                match chunk.map_err(ClusterError::docker)? {
+                match chunk.map_err(ClusterError::docker(what()))? {
                     LogOutput::StdOut { message } | LogOutput::Console { message } => {
                         stdout.extend_from_slice(&message)
                     }
@@ -114,7 +119,7 @@ impl NodeContainer {
             .docker
             .inspect_exec(&created.id)
             .await
-            .map_err(ClusterError::docker)?;
+            .map_err(ClusterError::docker(what()))?;
         Ok(NodeOutput {
             exit_code: inspect.exit_code.unwrap_or(-1),
             stdout: String::from_utf8_lossy(&stdout).into_owned(),
@@ -151,10 +156,10 @@ impl NodeContainer {
         let (dir, name) = match (path.parent(), path.file_name()) {
             (Some(d), Some(n)) => (d, n),
             _ => {
-                return Err(ClusterError::Io(format!(
-                    "not a file path: {}",
-                    path.display()
-                )));
+                return Err(ClusterError::Io {
+                    what: format!("writing {} in node {}", path.display(), self.name),
+                    source: "not a file path".into(),
+                });
             }
         };
         let mut header = tar::Header::new_gnu();
@@ -162,12 +167,11 @@ impl NodeContainer {
         header.set_mode(mode);
         header.set_cksum();
         let mut archive = tar::Builder::new(Vec::new());
+        let writing = || format!("writing {} in node {}", path.display(), self.name);
         archive
             .append_data(&mut header, name, contents)
-            .map_err(|e| ClusterError::Io(e.to_string()))?;
-        let archive = archive
-            .into_inner()
-            .map_err(|e| ClusterError::Io(e.to_string()))?;
+            .map_err(ClusterError::io(writing()))?;
+        let archive = archive.into_inner().map_err(ClusterError::io(writing()))?;
         self.docker
             .upload_to_container(
                 &self.id,
@@ -178,7 +182,7 @@ impl NodeContainer {
                 body_full(Bytes::from(archive)),
             )
             .await
-            .map_err(ClusterError::docker)
+            .map_err(ClusterError::docker(writing()))
     }
 
     /// Read the file at the absolute `path` in the node.
@@ -189,22 +193,24 @@ impl NodeContainer {
                 path: path.to_string(),
             }),
         );
+        let reading = || format!("reading {path} in node {}", self.name);
         let mut archive = Vec::new();
         while let Some(chunk) = stream.next().await {
-            archive.extend_from_slice(&chunk.map_err(ClusterError::docker)?);
+            archive.extend_from_slice(&chunk.map_err(ClusterError::docker(reading()))?);
         }
         let mut reader = tar::Archive::new(archive.as_slice());
-        let mut entries = reader
-            .entries()
-            .map_err(|e| ClusterError::Io(e.to_string()))?;
+        let mut entries = reader.entries().map_err(ClusterError::io(reading()))?;
         let mut entry = entries
             .next()
-            .ok_or_else(|| ClusterError::Io(format!("{path}: empty archive from the node")))?
-            .map_err(|e| ClusterError::Io(e.to_string()))?;
+            .ok_or_else(|| ClusterError::Io {
+                what: reading(),
+                source: "Docker sent an empty archive".into(),
+            })?
+            .map_err(ClusterError::io(reading()))?;
         let mut data = Vec::new();
         entry
             .read_to_end(&mut data)
-            .map_err(|e| ClusterError::Io(e.to_string()))?;
+            .map_err(ClusterError::io(reading()))?;
         Ok(data)
     }
 }

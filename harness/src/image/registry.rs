@@ -255,7 +255,7 @@ async fn ping(registry: &Registry) -> Result<(), RegistryError> {
     let unreachable = |source: reqwest::Error| RegistryError::Unreachable {
         url: url.clone(),
         plain_http: registry.plain_http,
-        cause: causes(&source),
+        cause: crate::errors::chain(&source),
         source,
     };
     let http = reqwest::Client::builder()
@@ -274,20 +274,6 @@ async fn ping(registry: &Registry) -> Result<(), RegistryError> {
         status,
         body: body.trim().chars().take(200).collect(),
     })
-}
-
-/// An error and each of its sources, `: `-joined (`… : tcp connect error: Connection refused`).
-fn causes(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let next = s.to_string();
-        if !text.contains(&next) {
-            text = format!("{text}: {next}");
-        }
-        source = s.source();
-    }
-    text
 }
 
 fn has_credentials() -> bool {

@@ -181,7 +181,7 @@ async fn fill(
     };
     let run = pipeline::start(setup, Some(&t.prepare), cancel)
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| crate::errors::chain(&e))?;
     col.facts = facts(&run.env, t).await;
     let results = run
         .run(&selection.cases, 1, opts.parallel, cancel, &Lines(&t.name))

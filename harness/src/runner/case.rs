@@ -187,7 +187,7 @@ async fn run_steps(
                 Err(_) => StepStatus::Error,
             };
             if let Err(e) = outcome {
-                r.error = Some(e.to_string());
+                r.error = Some(crate::errors::chain(&e));
                 r.mismatch = e.mismatch().cloned();
                 failed = Some((i, e));
             }

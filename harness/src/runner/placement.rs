@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 
 use super::namespace::{self, RUN_LABEL};
 use crate::api::error_text;
-use crate::api::resolve::Resolver;
+use crate::api::resolve::{ResolveError, Resolver};
 
 /// Where a run's pods go.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -96,9 +96,12 @@ pub fn parse_label(s: &str) -> Result<(String, String), String> {
 #[derive(Debug, thiserror::Error)]
 pub enum PlacementError {
     #[error(
-        "run-level placement needs MutatingAdmissionPolicy (admissionregistration.k8s.io/v1, Kubernetes 1.34 and later), which this cluster does not serve: {0}; hint: place pods in the manifests instead, or use a newer cluster"
+        "run-level placement needs MutatingAdmissionPolicy (admissionregistration.k8s.io/v1, Kubernetes 1.34 and later), which this cluster does not serve; hint: place pods in the manifests instead, or use a newer cluster"
     )]
-    NotServed(String),
+    NotServed(#[source] ResolveError),
+    /// The API server could not be asked what it serves: not the user's fault (exit 3).
+    #[error("finding the admission policy API")]
+    Discovery(#[source] ResolveError),
     #[error(
         "the RuntimeClass `{0}` does not exist in this cluster; hint: `kubectl get runtimeclass` lists those that do, or create one for your runtime's handler"
     )]
@@ -238,7 +241,12 @@ pub async fn install(
     for doc in [policy, binding] {
         let (api, name, doc) = crate::api::object::place(resolver, "", doc)
             .await
-            .map_err(|e| PlacementError::NotServed(e.to_string()))?;
+            .map_err(|e| match e {
+                ResolveError::Discovery(_) => PlacementError::Discovery(e),
+                ResolveError::UnknownKind(_) | ResolveError::NotServed { .. } => {
+                    PlacementError::NotServed(e)
+                }
+            })?;
         let obj: DynamicObject = serde_json::from_value(doc).expect("a valid object");
         api.patch(
             &name,

@@ -124,8 +124,8 @@ impl Failure {
         let m = e.mismatch();
         Failure {
             step: Some(i + 1),
-            message: format!("{head}: {}", first_line(&e.to_string())),
-            detail: format!("{head}: {e}\n  at {location}"),
+            message: format!("{head}: {}", crate::errors::headline(e)),
+            detail: format!("{head}: {}\n  at {location}", crate::errors::chain(e)),
             summary: m.map(|m| m.summary.clone()),
             expected: m.map(|m| m.expected.clone()),
             actual: m.map(|m| m.actual.clone()),

@@ -58,21 +58,22 @@ pub struct SetupOptions {
 
 #[derive(Debug, thiserror::Error)]
 pub enum SetupError {
-    #[error("cluster: {0}")]
+    #[error("cluster")]
     Cluster(#[from] cluster::ClusterError),
-    #[error("fixture images: {0}")]
+    #[error("fixture images")]
     Image(#[from] image::ImageError),
-    #[error("fixture images: {0}")]
+    #[error("fixture images")]
     Registry(#[from] image::registry::RegistryError),
-    #[error("fixture images: the build task failed: {0}")]
+    #[error("fixture images: the build task failed")]
     ImageTask(#[source] tokio::task::JoinError),
+    /// The prepare steps' own account of what did not pass (the report's words).
     #[error("the target's prepare steps did not pass: {0}")]
     Prepare(String),
-    #[error("pod placement: {0}")]
+    #[error("pod placement")]
     Placement(#[from] super::placement::PlacementError),
     #[error(
-        "listing the cluster's nodes: {0} (podcheck counts the schedulable nodes for cases \
-         with `nodes:`; it needs to list nodes)"
+        "listing the cluster's nodes; hint: podcheck counts the nodes that take the run's pods \
+         for cases with `nodes:`, so it needs to list nodes"
     )]
     Nodes(#[source] kube::Error),
 }

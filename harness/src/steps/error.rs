@@ -36,13 +36,7 @@ impl Invalid {
 
     /// The message with every source in the chain: what the loader prints.
     pub fn full_text(&self) -> String {
-        let mut s = self.message.clone();
-        let mut src = std::error::Error::source(self);
-        while let Some(e) = src {
-            s.push_str(&format!(": {e}"));
-            src = e.source();
-        }
-        s
+        crate::errors::chain(self)
     }
 }
 

@@ -125,7 +125,7 @@ pub async fn start(
     request
         .start()
         .await
-        .map_err(|e| ClusterError::NodeStart(e.to_string()))
+        .map_err(ClusterError::node_start("creating it"))
 }
 
 #[cfg(test)]

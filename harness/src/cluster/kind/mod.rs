@@ -103,15 +103,18 @@ pub async fn create(opts: &KindOptions) -> Result<KindCluster, ClusterError> {
         let ip = c
             .get_bridge_ip_address()
             .await
-            .map_err(|e| ClusterError::NodeStart(e.to_string()))?
+            .map_err(ClusterError::node_start("reading its address"))?
             .to_string();
         let node = NodeContainer::new(docker.clone(), c.id(), role.node_name(&name));
         nodes.push(actions::Node { node, ip });
     }
-    let api_port = containers[0]
-        .get_host_port_ipv4(6443)
-        .await
-        .map_err(|e| ClusterError::NodeStart(e.to_string()))?;
+    let api_port =
+        containers[0]
+            .get_host_port_ipv4(6443)
+            .await
+            .map_err(ClusterError::node_start(
+                "reading the host port of its API server",
+            ))?;
     let kubeconfig = opts
         .kubeconfig_out
         .clone()

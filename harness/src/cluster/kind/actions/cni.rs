@@ -50,11 +50,14 @@ pub async fn run(ctx: &mut Context) -> Result<(), ClusterError> {
 }
 
 async fn default_cni(ctx: &Context) -> Result<(), ClusterError> {
-    let manifest = ctx.node.read_file(MANIFEST).await.map_err(|e| {
-        ClusterError::NodeStart(format!(
-            "the node image has no {MANIFEST} ({e}); it is not a kind node image"
-        ))
-    })?;
+    let manifest = ctx
+        .node
+        .read_file(MANIFEST)
+        .await
+        .map_err(|e| ClusterError::NodeStart {
+            what: format!("the node image has no {MANIFEST}; hint: it is not a kind node image"),
+            source: Some(Box::new(e)),
+        })?;
     let rendered = template(&String::from_utf8_lossy(&manifest), &ctx.pod_subnet);
     ctx.node
         .write_file(

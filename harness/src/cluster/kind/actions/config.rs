@@ -172,10 +172,9 @@ async fn write(ctx: &Context, n: &Node) -> Result<String, ClusterError> {
         .stdout
         .trim()
         .to_string();
-    let minor = minor_of(&version).ok_or_else(|| {
-        ClusterError::NodeStart(format!(
-            "/kind/version says {version:?}, not a Kubernetes version"
-        ))
+    let minor = minor_of(&version).ok_or_else(|| ClusterError::NodeStart {
+        what: format!("/kind/version says {version:?}, not a Kubernetes version"),
+        source: None,
     })?;
     let cgroup_v1 = node
         .exec(&["test", "-f", "/sys/fs/cgroup/cgroup.controllers"])

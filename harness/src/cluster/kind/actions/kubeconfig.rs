@@ -9,13 +9,13 @@ pub async fn run(ctx: &mut Context) -> Result<(), ClusterError> {
     let admin = ctx.node.read_file("/etc/kubernetes/admin.conf").await?;
     let admin = String::from_utf8_lossy(&admin);
     let server = format!("https://127.0.0.1:{}", ctx.api_port);
-    let kc =
-        kubeconfig::rewrite_for_host(&admin, &server, &ctx.cluster_name).map_err(|detail| {
-            ClusterError::Kubeconfig {
-                path: "/etc/kubernetes/admin.conf (in the node)".into(),
-                detail,
-            }
-        })?;
+    let kc = kubeconfig::rewrite_for_host(&admin, &server, &ctx.cluster_name).map_err(|what| {
+        ClusterError::Kubeconfig {
+            path: "/etc/kubernetes/admin.conf (in the node)".into(),
+            what,
+            source: None,
+        }
+    })?;
     kubeconfig::write(&kc, &ctx.kubeconfig_path)?;
     let (client, version) = kubeconfig::connect(kc, None, &ctx.kubeconfig_path).await?;
     ctx.client = Some(client);

@@ -67,8 +67,9 @@ impl Context {
 
     /// The client built by the `kubeconfig` action.
     pub fn client(&self) -> Result<kube::Client, ClusterError> {
-        self.client.clone().ok_or_else(|| {
-            ClusterError::NodeStart("no client yet: kubeconfig action not run".into())
+        self.client.clone().ok_or_else(|| ClusterError::NodeStart {
+            what: "no client yet: the kubeconfig action has not run".into(),
+            source: None,
         })
     }
 
