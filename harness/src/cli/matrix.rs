@@ -12,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::Outcome;
 use crate::matrix::{self, MatrixReport, column::ColumnOptions};
+use crate::report::{WriteError, write_file};
 use crate::runner::DEFAULT_PARALLEL;
 use crate::runner::select::{Ask, Selection, Share};
 
@@ -119,7 +120,7 @@ pub async fn run(args: MatrixArgs) -> Outcome {
         match matrix::column::base_image(&dir).await {
             Ok(i) => Some(i),
             Err(e) => {
-                eprintln!("error: the base node image: {e}");
+                eprintln!("error: the base node image: {}", crate::errors::chain(&e));
                 return Outcome::CouldNotRun;
             }
         }
@@ -156,7 +157,11 @@ pub async fn run(args: MatrixArgs) -> Outcome {
         .clone()
         .unwrap_or_else(|| crate::paths::reports_dir().join("matrix"));
     if let Err(e) = write(&report, &out) {
-        eprintln!("error: writing the matrix to {}: {e}", out.display());
+        eprintln!(
+            "error: writing the matrix to {}: {}",
+            out.display(),
+            crate::errors::chain(&e)
+        );
         return Outcome::CouldNotRun;
     }
     print!("{}", matrix::render::terminal(&report));
@@ -188,24 +193,18 @@ pub async fn run(args: MatrixArgs) -> Outcome {
     }
 }
 
-fn write(r: &MatrixReport, out: &std::path::Path) -> Result<(), String> {
-    let w = |name: &str, data: &[u8]| {
-        crate::report::write_file(&out.join(name), data).map_err(|e| format!("{name}: {e}"))
-    };
-    w(
-        "matrix.json",
-        serde_json::to_string_pretty(r)
-            .map_err(|e| e.to_string())?
-            .as_bytes(),
-    )?;
+fn write(r: &MatrixReport, out: &std::path::Path) -> Result<(), WriteError> {
+    let w = |name: &str, data: &[u8]| write_file(&out.join(name), data);
+    w("matrix.json", serde_json::to_string_pretty(r)?.as_bytes())?;
     w("matrix.md", matrix::render::markdown(r).as_bytes())?;
     w("matrix.html", matrix::render::html(r).as_bytes())?;
     for c in &r.columns {
         if let Some(rep) = &c.report {
-            let xml = crate::report::junit::to_string(rep).map_err(|e| e.to_string())?;
-            w(&format!("{}.junit.xml", c.target), xml.as_bytes())?;
-            let js = crate::report::json::to_string(rep).map_err(|e| e.to_string())?;
-            w(&format!("{}.json", c.target), js.as_bytes())?;
+            crate::report::write_run(
+                rep,
+                &out.join(format!("{}.junit.xml", c.target)),
+                &out.join(format!("{}.json", c.target)),
+            )?;
         }
     }
     Ok(())

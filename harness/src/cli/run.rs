@@ -8,7 +8,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::Outcome;
 use crate::cluster::ClusterOptions;
-use crate::report::{self, RunFacts, RunReport, progress::Progress};
+use crate::report::{self, RunFacts, progress::Progress};
 use crate::runner::result::CaseResult;
 use crate::runner::select::{Ask, Selection, Share};
 use crate::runner::setup::{ImagesMode, SetupOptions};
@@ -213,8 +213,8 @@ pub async fn run(args: RunArgs) -> Outcome {
         }
     };
     let mut outcome = Outcome::of(report.verdict);
-    if let Err(e) = write_reports(&report, &junit_path, &json_path) {
-        eprintln!("error: writing reports: {e}");
+    if let Err(e) = report::write_run(&report, &junit_path, &json_path) {
+        eprintln!("error: writing reports: {}", crate::errors::chain(&e));
         outcome = outcome.worst(Outcome::CouldNotRun);
     }
     print!("{}", report::summary::render(&report));
@@ -266,17 +266,6 @@ fn cluster_options(args: &RunArgs) -> Result<ClusterOptions, Outcome> {
         })?,
     };
     Ok(opts)
-}
-
-fn write_reports(
-    r: &RunReport,
-    junit: &std::path::Path,
-    json: &std::path::Path,
-) -> Result<(), String> {
-    let xml = report::junit::to_string(r).map_err(|e| e.to_string())?;
-    report::write_file(junit, xml.as_bytes()).map_err(|e| format!("{}: {e}", junit.display()))?;
-    let js = report::json::to_string(r).map_err(|e| e.to_string())?;
-    report::write_file(json, js.as_bytes()).map_err(|e| format!("{}: {e}", json.display()))
 }
 
 /// First Ctrl-C: cancel (running cases stop, namespaces are cleaned up, reports written).

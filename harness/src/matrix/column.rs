@@ -3,7 +3,7 @@
 //! the cases, and the facts its header shows. A column that cannot be had says why and
 //! never costs the others their results.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -62,9 +62,32 @@ impl Observer for Lines<'_> {
     }
 }
 
+/// Why a column could not run: its report says so in the column's place.
+#[derive(Debug, thiserror::Error)]
+pub enum ColumnError {
+    #[error("running the recipe {}", .script.display())]
+    Recipe {
+        script: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "the recipe {} {}; hint: run it alone to see its whole output",
+        .script.display(),
+        if *.ran { "printed no image" } else { "failed" }
+    )]
+    RecipeFailed { script: PathBuf, ran: bool },
+    #[error("no cluster given; hint: set {0} to a kubeconfig of the cluster to check")]
+    NoKubeconfig(String),
+    #[error("the target names no cluster; hint: give it a node_image or a kubeconfig_env")]
+    NoCluster,
+    #[error(transparent)]
+    Setup(#[from] crate::runner::setup::SetupError),
+}
+
 /// The base node image for the targets' recipes: `PODCHECK_NODE_IMAGE`, else what
 /// `ci/node-image/build` (beside `targets_dir`) builds.
-pub async fn base_image(targets_dir: &Path) -> Result<String, String> {
+pub async fn base_image(targets_dir: &Path) -> Result<String, ColumnError> {
     if let Ok(i) = std::env::var("PODCHECK_NODE_IMAGE")
         && !i.is_empty()
     {
@@ -75,7 +98,7 @@ pub async fn base_image(targets_dir: &Path) -> Result<String, String> {
 }
 
 /// Run a recipe; its last line of stdout is the image. Its stderr goes to ours.
-async fn build_image(script: &Path, base: Option<&str>) -> Result<String, String> {
+async fn build_image(script: &Path, base: Option<&str>) -> Result<String, ColumnError> {
     let mut cmd = tokio::process::Command::new(script);
     if let Some(b) = base {
         cmd.arg(b);
@@ -85,18 +108,20 @@ async fn build_image(script: &Path, base: Option<&str>) -> Result<String, String
         .stderr(Stdio::inherit())
         .output()
         .await
-        .map_err(|e| format!("running {}: {e}", script.display()))?;
+        .map_err(|source| ColumnError::Recipe {
+            script: script.to_path_buf(),
+            source,
+        })?;
     let stdout = String::from_utf8_lossy(&out.stdout);
     match (
         out.status.success(),
         stdout.lines().rev().find(|l| !l.trim().is_empty()),
     ) {
         (true, Some(r)) => Ok(r.trim().to_string()),
-        (ok, _) => Err(format!(
-            "the recipe {} {}; hint: run it alone to see its whole output",
-            script.display(),
-            if ok { "printed no image" } else { "failed" }
-        )),
+        (ran, _) => Err(ColumnError::RecipeFailed {
+            script: script.to_path_buf(),
+            ran,
+        }),
     }
 }
 
@@ -127,15 +152,16 @@ pub async fn run(
         took: Duration::ZERO,
     };
     if let Err(e) = fill(&mut col, t, selection, opts, cancel).await {
-        eprintln!("[{}] could not run: {e}", t.name);
-        col.error = Some(e);
+        let why = crate::errors::chain(&e);
+        eprintln!("[{}] could not run: {why}", t.name);
+        col.error = Some(why);
     }
     col.took = started.elapsed();
     col
 }
 
 /// The target's cluster options: a node image (built by its recipe) or its kubeconfig.
-async fn cluster_of(t: &Target, opts: &ColumnOptions) -> Result<ClusterOptions, String> {
+async fn cluster_of(t: &Target, opts: &ColumnOptions) -> Result<ClusterOptions, ColumnError> {
     let mut cluster = ClusterOptions {
         keep: false,
         ..ClusterOptions::from_env()
@@ -152,12 +178,10 @@ async fn cluster_of(t: &Target, opts: &ColumnOptions) -> Result<ClusterOptions, 
             let kc = std::env::var(env)
                 .ok()
                 .filter(|v| !v.is_empty())
-                .ok_or_else(|| {
-                    format!("no cluster given: set {env} to a kubeconfig of the cluster to check")
-                })?;
+                .ok_or_else(|| ColumnError::NoKubeconfig(env.clone()))?;
             cluster.kubeconfig = Some(kc.into());
         }
-        (None, None) => return Err("the target names no cluster".into()),
+        (None, None) => return Err(ColumnError::NoCluster),
     }
     Ok(cluster)
 }
@@ -169,7 +193,7 @@ async fn fill(
     selection: &Selection,
     opts: &ColumnOptions,
     cancel: &CancellationToken,
-) -> Result<(), String> {
+) -> Result<(), ColumnError> {
     let cluster = cluster_of(t, opts).await?;
     col.facts.node_image = cluster.node_image.clone().unwrap_or_default();
     let setup = SetupOptions {
@@ -179,9 +203,7 @@ async fn fill(
         run_id: runner::new_run_id(),
         placement: t.placement.clone(),
     };
-    let run = pipeline::start(setup, Some(&t.prepare), cancel)
-        .await
-        .map_err(|e| crate::errors::chain(&e))?;
+    let run = pipeline::start(setup, Some(&t.prepare), cancel).await?;
     col.facts = facts(&run.env, t).await;
     let results = run
         .run(&selection.cases, 1, opts.parallel, cancel, &Lines(&t.name))

@@ -317,12 +317,30 @@ pub fn default_paths() -> (PathBuf, PathBuf) {
     (dir.join("podcheck.junit.xml"), dir.join("podcheck.json"))
 }
 
+/// A report that could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    #[error("writing {}", .0.display())]
+    Io(PathBuf, #[source] std::io::Error),
+    #[error("the JUnit report")]
+    Junit(#[from] quick_junit::SerializeError),
+    #[error("the JSON report")]
+    Json(#[from] serde_json::Error),
+}
+
 /// Write `data` to `path`, creating its directory.
-pub fn write_file(path: &Path, data: &[u8]) -> std::io::Result<()> {
+pub fn write_file(path: &Path, data: &[u8]) -> Result<(), WriteError> {
+    let io = |e| WriteError::Io(path.to_path_buf(), e);
     if let Some(d) = path.parent() {
-        std::fs::create_dir_all(d)?;
+        std::fs::create_dir_all(d).map_err(io)?;
     }
-    std::fs::write(path, data)
+    std::fs::write(path, data).map_err(io)
+}
+
+/// A run's JUnit and JSON reports, at these paths.
+pub fn write_run(r: &RunReport, junit: &Path, json: &Path) -> Result<(), WriteError> {
+    write_file(junit, junit::to_string(r)?.as_bytes())?;
+    write_file(json, json::to_string(r)?.as_bytes())
 }
 
 fn ser_secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {

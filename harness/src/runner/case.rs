@@ -56,7 +56,7 @@ pub async fn run(env: &Environment, case: &Case, cancel: &CancellationToken) -> 
         Ok(c) => c,
         Err(e) => {
             result.status = CaseStatus::Error;
-            result.failure = Some(Failure::setup(&ns, &e));
+            result.failure = Some(Failure::setup(&ns, &crate::errors::chain(&e)));
             judge_expected_failure(case, &mut result, &Vars::for_validation());
             // It may have been created before the error.
             env.janitor.remove(&ns, env.work_dir.join(&ns));
@@ -102,13 +102,24 @@ pub async fn run(env: &Environment, case: &Case, cancel: &CancellationToken) -> 
     result
 }
 
+/// Why a case's namespace could not be made ready.
+#[derive(Debug, thiserror::Error)]
+enum OpenError {
+    #[error(transparent)]
+    Namespace(#[from] namespace::NamespaceError),
+    #[error("a kubeconfig for the case's namespace")]
+    Kubectl(#[from] crate::kubectl::KubectlError),
+    #[error("cancelled")]
+    Cancelled,
+}
+
 /// The case's namespace, ready for pods, and what its steps share.
 async fn open(
     env: &Environment,
     case: &Case,
     ns: &str,
     cancel: &CancellationToken,
-) -> Result<CaseEnv, String> {
+) -> Result<CaseEnv, OpenError> {
     let setup = async {
         namespace::create(
             &env.client,
@@ -117,17 +128,15 @@ async fn open(
             &case.id(),
             Instant::now() + SETUP_TIMEOUT,
         )
-        .await
-        .map_err(|e| e.to_string())?;
+        .await?;
         let workdir = env.work_dir.join(ns);
         let kubectl: Kubectl = env
             .kubectl
-            .for_namespace(ns, env.context.as_deref(), &workdir)
-            .map_err(|e| e.to_string())?;
-        Ok::<_, String>((workdir, kubectl))
+            .for_namespace(ns, env.context.as_deref(), &workdir)?;
+        Ok::<_, OpenError>((workdir, kubectl))
     };
     let (workdir, kubectl) = tokio::select! {
-        _ = cancel.cancelled() => Err("cancelled".to_string()),
+        _ = cancel.cancelled() => Err(OpenError::Cancelled),
         r = setup => r,
     }?;
     Ok(CaseEnv {

@@ -120,7 +120,10 @@ pub async fn run(
             let cases: Vec<Case> = suite.cases.clone();
             results = run_cases(&env, &cases, cases.len().max(1), cancel, &Quiet).await;
         }
-        Err(e) => problems.push(format!("the sabotage could not be put in place: {e}")),
+        Err(e) => problems.push(format!(
+            "the sabotage could not be put in place: {}",
+            crate::errors::chain(&e)
+        )),
     }
     problems.extend(disarm(&env, sabotage, cancel).await);
     let left = env.finish_cleanup(&mut results).await;
@@ -137,11 +140,40 @@ pub async fn run(
     }
 }
 
+/// Why a sabotage could not be put in place or undone.
+#[derive(Debug, thiserror::Error)]
+enum SabotageError {
+    #[error(
+        "it needs the cluster's node containers; hint: a kind-style cluster on this Docker engine"
+    )]
+    NoNodes,
+    /// Install, canary or remove steps that did not pass: their own account.
+    #[error("its {what} {account}")]
+    Steps { what: String, account: String },
+    #[error("{node}: {what}")]
+    Node {
+        node: String,
+        what: &'static str,
+        #[source]
+        source: crate::cluster::ClusterError,
+    },
+    #[error("{node}: {what} failed: {output}")]
+    Hook {
+        node: String,
+        what: &'static str,
+        output: String,
+    },
+}
+
 /// Put the sabotage in place and wait for the canary to see it.
-async fn arm(env: &Environment, s: &Sabotage, cancel: &CancellationToken) -> Result<(), String> {
+async fn arm(
+    env: &Environment,
+    s: &Sabotage,
+    cancel: &CancellationToken,
+) -> Result<(), SabotageError> {
     if let Some(hook) = &s.runc_hook {
         if env.nodes.is_empty() {
-            return Err("it needs the cluster's node containers (a kind-style cluster on this Docker engine)".into());
+            return Err(SabotageError::NoNodes);
         }
         for n in &env.nodes {
             install_hook(n, &env.run_id, hook).await?;
@@ -150,10 +182,10 @@ async fn arm(env: &Environment, s: &Sabotage, cancel: &CancellationToken) -> Res
     if !s.install.steps.is_empty() {
         let r = case::run(env, &s.install, cancel).await;
         if r.status != CaseStatus::Passed {
-            return Err(format!(
-                "its install steps failed: {}",
-                r.failure.map(|f| f.detail).unwrap_or_default()
-            ));
+            return Err(SabotageError::Steps {
+                what: "install steps failed:".into(),
+                account: r.account(),
+            });
         }
     }
     if s.canary.steps.is_empty() {
@@ -170,10 +202,10 @@ async fn arm(env: &Environment, s: &Sabotage, cancel: &CancellationToken) -> Res
             return Ok(());
         }
         if Instant::now() >= deadline || cancel.is_cancelled() {
-            return Err(format!(
-                "its canary did not see it in effect within {CANARY_WITHIN:?}: {}",
-                r.failure.map(|f| f.detail).unwrap_or_default()
-            ));
+            return Err(SabotageError::Steps {
+                what: format!("canary did not see it in effect within {CANARY_WITHIN:?}:"),
+                account: r.account(),
+            });
         }
         // Policies reach the API server's cache a moment after they are created; the
         // canary is the condition, this only paces the retries.
@@ -188,63 +220,68 @@ async fn disarm(env: &Environment, s: &Sabotage, cancel: &CancellationToken) -> 
         // Removal must happen even after Ctrl-C.
         let r = case::run(env, &s.remove, &CancellationToken::new()).await;
         if r.status != CaseStatus::Passed {
-            problems.push(format!(
-                "its remove steps failed: {}",
-                r.failure.map(|f| f.detail).unwrap_or_default()
-            ));
+            problems.push(format!("its remove steps failed: {}", r.account()));
         }
     }
     let _ = cancel;
     if s.runc_hook.is_some() {
         for n in &env.nodes {
             if let Err(e) = remove_hook(n, &env.run_id).await {
-                problems.push(e);
+                problems.push(crate::errors::chain(&e));
             }
         }
     }
     problems
 }
 
-async fn install_hook(node: &NodeContainer, run: &str, hook: &str) -> Result<(), String> {
+async fn install_hook(node: &NodeContainer, run: &str, hook: &str) -> Result<(), SabotageError> {
+    let at = |what: &'static str| {
+        let node = node.name.clone();
+        move |source| SabotageError::Node { node, what, source }
+    };
     let body = format!("# podcheck sabotage hook of run {run}\nhook() {{\n{hook}\n}}\n");
     node.exec(&["mkdir", "-p", "/etc/podcheck"])
         .await
-        .map_err(|e| format!("{}: {e}", node.name))?;
+        .map_err(at("making /etc/podcheck"))?;
     node.write_file("/etc/podcheck/runc-wrapper", RUNC_WRAPPER.as_bytes(), 0o755)
         .await
-        .map_err(|e| format!("{}: {e}", node.name))?;
+        .map_err(at("writing the runc wrapper"))?;
     node.write_file(
         &format!("/etc/podcheck/hook-{run}.sh"),
         body.as_bytes(),
         0o644,
     )
     .await
-    .map_err(|e| format!("{}: {e}", node.name))?;
+    .map_err(at("writing the hook"))?;
     let out = node
         .exec(&["env", &format!("RUN={run}"), "sh", "-c", INSTALL])
         .await
-        .map_err(|e| format!("{}: {e}", node.name))?;
+        .map_err(at("installing the runc hook"))?;
     if out.exit_code != 0 {
-        return Err(format!(
-            "{}: installing the runc hook failed: {}",
-            node.name,
-            out.combined()
-        ));
+        return Err(SabotageError::Hook {
+            node: node.name.clone(),
+            what: "installing the runc hook",
+            output: out.combined(),
+        });
     }
     Ok(())
 }
 
-async fn remove_hook(node: &NodeContainer, run: &str) -> Result<(), String> {
+async fn remove_hook(node: &NodeContainer, run: &str) -> Result<(), SabotageError> {
     let out = node
         .exec(&["env", &format!("RUN={run}"), "sh", "-c", REMOVE])
         .await
-        .map_err(|e| format!("{}: {e}", node.name))?;
+        .map_err(|source| SabotageError::Node {
+            node: node.name.clone(),
+            what: "removing the runc hook",
+            source,
+        })?;
     if out.exit_code != 0 {
-        return Err(format!(
-            "{}: removing the runc hook failed: {}",
-            node.name,
-            out.combined()
-        ));
+        return Err(SabotageError::Hook {
+            node: node.name.clone(),
+            what: "removing the runc hook",
+            output: out.combined(),
+        });
     }
     Ok(())
 }
