@@ -17,6 +17,7 @@ pub mod api;
 pub mod bundle;
 pub mod cli;
 pub mod cluster;
+pub mod config;
 pub mod errors;
 pub mod fields;
 pub mod image;

@@ -29,7 +29,7 @@ use common::registry::{RegistryServer, bridge_gateway};
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 fn e2e_disabled() -> bool {
-    std::env::var("PODCHECK_E2E").is_ok_and(|v| v == "0")
+    podcheck::config::E2E.get().is_some_and(|v| v == "0")
 }
 
 static RUNTIME: std::sync::LazyLock<tokio::runtime::Runtime> = std::sync::LazyLock::new(|| {
@@ -272,7 +272,7 @@ async fn check_service_endpoints(client: &kube::Client, pods: &Api<Pod>, ns: &st
 
 /// The child half of the panic test: start a cluster, record the node, panic.
 async fn child_panics_holding_a_cluster() {
-    let record = std::env::var("PODCHECK_CHILD_RECORD").expect("run by the panic test");
+    let record = std::env::var("CLUSTER_TEST_CHILD_RECORD").expect("run by the panic test");
     let cluster = cluster::acquire(&kind_options())
         .await
         .expect("a kind cluster");
@@ -290,7 +290,7 @@ async fn node_container_is_removed_when_a_test_panics() {
             "--ignored",
             "--nocapture",
         ])
-        .env("PODCHECK_CHILD_RECORD", record.path())
+        .env("CLUSTER_TEST_CHILD_RECORD", record.path())
         .output()
         .await
         .unwrap();
@@ -584,7 +584,7 @@ async fn node_image_whose_kubeadm_refuses(phase: &str, tag: &str) -> String {
 /// The node image with `kubeadm` wrapped: `lines` of shell run first, then the real kubeadm
 /// with the same arguments.
 async fn node_image_with_kubeadm_wrapper(tag: &str, lines: &[&str]) -> String {
-    let Ok(base) = std::env::var("PODCHECK_NODE_IMAGE") else {
+    let Some(base) = podcheck::config::NODE_IMAGE.get() else {
         panic!("PODCHECK_NODE_IMAGE must name the node image (run through ci/offline)");
     };
     let broken = format!("podcheck.local/node:{tag}");
@@ -949,8 +949,9 @@ async fn standalone_binary_runs_the_catalogue_from_an_empty_directory() {
             // As many cases at once as the suite trials run here (.ci/run: 8 on 2 cores);
             // podcheck's default of 16 loads a 2-core kubelet into late probe results.
             "--parallel".into(),
-            std::env::var("PODCHECK_PARALLEL")
-                .unwrap_or_else(|_| "8".into())
+            podcheck::config::PARALLEL
+                .get()
+                .unwrap_or_else(|| "8".into())
                 .into(),
         ]),
     )
@@ -1113,7 +1114,11 @@ async fn a_cluster_pulls_the_fixture_images_from_a_registry_and_runs_the_catalog
             .arg("--kubeconfig")
             .arg(&kubeconfig)
             .args(["--registry", &address, "--parallel"])
-            .arg(std::env::var("PODCHECK_PARALLEL").unwrap_or_else(|_| "8".into()))
+            .arg(
+                podcheck::config::PARALLEL
+                    .get()
+                    .unwrap_or_else(|| "8".into()),
+            )
             .arg("--json")
             .arg(&json_report)
             .arg("--junit")

@@ -26,16 +26,6 @@ use podcheck::runner::result::{CaseResult, CaseStatus, Failure};
 /// (bash missing), and ones the API server and kubectl decide alone.
 pub const SELECTION: &str = "^(manifests::invalid-manifest-is-rejected|kubectl-basics::kubectl-run-creates-a-pod|access::logs|access::exec|access::exec-without-bash|health::failing-liveness-restarts-the-container|pod-sharing::containers-share-one-node)$";
 
-/// The targets the CI matrix compares, baseline first.
-pub const TARGETS: &[&str] = &[
-    "kind",
-    "containerd2",
-    "gvisor",
-    "crun",
-    "kwok",
-    "virtual-kubelet",
-];
-
 fn chromium() -> Result<PathBuf, Failed> {
     for c in ["chromium", "chromium-browser", "google-chrome"] {
         if let Ok(out) = Command::new("sh")
@@ -231,15 +221,12 @@ fn html_trial() -> Result<(), Failed> {
 
 fn e2e_trial() -> Result<(), Failed> {
     let out_dir = podcheck::paths::reports_dir().join("matrix-ci");
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_podcheck"));
-    cmd.arg("matrix");
-    for t in TARGETS {
-        cmd.args(["--target", t]);
-    }
-    let out = cmd
-        .args(["--filter", SELECTION, "--out"])
+    // Every target of ci/targets/ (the baseline first), but a cluster given by kubeconfig.
+    let out = Command::new(env!("CARGO_BIN_EXE_podcheck"))
+        .args(["matrix", "--target", "all", "--filter", SELECTION, "--out"])
         .arg(&out_dir)
         .env_remove("PODCHECK_KUBECONFIG")
+        .env_remove(podcheck::config::TARGET_KUBECONFIG.name)
         .env("CI", "true")
         .output()
         .map_err(|e| e.to_string())?;
@@ -267,8 +254,17 @@ fn e2e_trial() -> Result<(), Failed> {
     )
     .map_err(|e| e.to_string())?;
     // The matrix tells the fakes apart: each differs from the baseline somewhere.
+    let columns: Vec<&str> = json["columns"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c["target"].as_str())
+        .collect();
     for fake in ["kwok", "virtual-kubelet"] {
-        let i = TARGETS.iter().position(|t| *t == fake).unwrap();
+        let i = columns
+            .iter()
+            .position(|t| *t == fake)
+            .ok_or_else(|| format!("no {fake} column in {columns:?}"))?;
         let differs = json["rows"]
             .as_array()
             .unwrap()
@@ -286,7 +282,7 @@ fn e2e_trial() -> Result<(), Failed> {
 
 fn main() -> std::process::ExitCode {
     let args = Arguments::from_args();
-    let e2e = std::env::var("PODCHECK_E2E").map_or(true, |v| v != "0");
+    let e2e = podcheck::config::E2E.get().is_none_or(|v| v != "0");
     let trials = vec![
         Trial::test(
             "matrix::the-html-page-renders-in-chromium-as-the-json-says",

@@ -18,6 +18,7 @@ use std::sync::{Arc, LazyLock, Mutex};
 
 use libtest_mimic::{Arguments, Failed, Trial};
 use podcheck::cluster::{Cluster, ClusterOptions};
+use podcheck::config;
 use podcheck::report::{RunFacts, RunReport};
 use podcheck::runner::pipeline;
 use podcheck::runner::result::{CaseResult, CaseStatus};
@@ -49,16 +50,17 @@ async fn shared() -> Result<Arc<Shared>, String> {
     SHARED
         .get_or_init(|| async {
             // nextest's setup script gives every test process one run id (one run label).
-            let shared_run_id = std::env::var("PODCHECK_RUN_ID").ok();
+            let shared_run_id = config::RUN_ID.get();
             let run_id = shared_run_id.clone().unwrap_or_else(runner::new_run_id);
             let cluster = ClusterOptions {
-                registry: podcheck::cluster::registry_from_env()?,
+                registry: podcheck::cluster::registry_from_env()
+                    .map_err(|e| podcheck::errors::chain(&e))?,
                 ..ClusterOptions::from_env()
             };
             let setup = SetupOptions {
                 cluster,
                 images: None,
-                keep_on_failure: std::env::var("PODCHECK_KEEP_ON_FAILURE").is_ok_and(|v| v == "1"),
+                keep_on_failure: config::KEEP_ON_FAILURE.is_on(),
                 run_id: run_id.clone(),
                 placement: Default::default(),
             };
@@ -380,25 +382,25 @@ fn trials() -> Vec<Trial> {
 
 /// How many cases run on the cluster at once (`PODCHECK_PARALLEL`, default 16).
 fn parallel() -> usize {
-    std::env::var("PODCHECK_PARALLEL")
-        .ok()
-        .and_then(|v| v.parse().ok())
+    config::PARALLEL
+        .parse()
+        .unwrap_or_else(|e| panic!("{e}"))
         .unwrap_or(runner::DEFAULT_PARALLEL)
 }
 
 /// `PODCHECK_E2E=0`: the tests that need a cluster are listed but ignored (a quick run of
 /// the unit tests and the CLI trials; `--ignored` still runs them).
 fn e2e_enabled() -> bool {
-    std::env::var("PODCHECK_E2E").map_or(true, |v| v != "0")
+    config::E2E.get().is_none_or(|v| v != "0")
 }
 
 /// How many nodes the cluster of this process will have, as declared before any cluster
 /// exists (listing starts none): 1 + `PODCHECK_WORKERS`. Cases that need more are listed
 /// as ignored; a cluster smaller than declared makes them fail as "did not run".
 fn declared_nodes() -> u32 {
-    1 + std::env::var("PODCHECK_WORKERS")
-        .ok()
-        .and_then(|v| v.trim().parse::<u32>().ok())
+    1 + config::WORKERS
+        .parse::<u32>()
+        .unwrap_or_else(|e| panic!("{e}"))
         .unwrap_or(0)
 }
 

@@ -26,7 +26,12 @@ use clap::{Args, Parser, Subcommand};
 /// input (a suite file, a flag, a kubeconfig); 3 could not check (no cluster, a failed
 /// set-up, an interrupted run, namespaces left behind) and no behaviour failed.
 #[derive(Debug, Parser)]
-#[command(name = "podcheck", version, propagate_version = true)]
+#[command(
+    name = "podcheck",
+    version,
+    propagate_version = true,
+    after_long_help = crate::config::help()
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

@@ -261,7 +261,7 @@ fn cluster_options(args: &RunArgs) -> Result<ClusterOptions, Outcome> {
         Some(r) => Some(r.clone()),
         None if args.images.is_some() => None,
         None => crate::cluster::registry_from_env().map_err(|e| {
-            eprintln!("error: {e}; hint: unset it, or give an address as --registry takes it");
+            eprintln!("error: {}", crate::errors::chain(&e));
             Outcome::BadInput
         })?,
     };

@@ -8,6 +8,7 @@ pub mod kubeconfig;
 mod load;
 pub mod node;
 
+use crate::config::{self, ConfigError};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -79,13 +80,9 @@ impl ClusterOptions {
     /// `TESTCONTAINERS_COMMAND=keep`).
     pub fn from_env() -> Self {
         ClusterOptions {
-            kubeconfig: std::env::var_os("PODCHECK_KUBECONFIG")
-                .filter(|v| !v.is_empty())
-                .map(PathBuf::from),
+            kubeconfig: config::KUBECONFIG.path(),
             context: None,
-            node_image: std::env::var("PODCHECK_NODE_IMAGE")
-                .ok()
-                .filter(|v| !v.is_empty()),
+            node_image: config::NODE_IMAGE.get(),
             keep: std::env::var("TESTCONTAINERS_COMMAND").is_ok_and(|v| v == "keep"),
             kubeconfig_out: None,
             workers: workers_from_env(),
@@ -97,29 +94,19 @@ impl ClusterOptions {
 /// `PODCHECK_REGISTRY`, the environment's `--registry`. Not part of [`ClusterOptions::from_env`]:
 /// a value that is not an address is an error for the caller to report, not a silent fallback
 /// to other images.
-pub fn registry_from_env() -> Result<Option<crate::image::registry::Registry>, String> {
-    match std::env::var("PODCHECK_REGISTRY") {
-        Ok(v) if !v.trim().is_empty() => v
-            .trim()
-            .parse()
-            .map(Some)
-            .map_err(|e| format!("PODCHECK_REGISTRY={v:?}: {e}")),
-        _ => Ok(None),
-    }
+pub fn registry_from_env() -> Result<Option<crate::image::registry::Registry>, ConfigError> {
+    config::REGISTRY.parse()
 }
 
 /// `PODCHECK_WORKERS`, where a value that is not a count is said, not ignored in silence.
 fn workers_from_env() -> usize {
-    let Some(v) = std::env::var("PODCHECK_WORKERS")
-        .ok()
-        .filter(|v| !v.trim().is_empty())
-    else {
-        return 0;
-    };
-    v.trim().parse().unwrap_or_else(|_| {
-        tracing::warn!("PODCHECK_WORKERS={v:?} is not a number of workers; starting none");
-        0
-    })
+    config::WORKERS
+        .parse()
+        .unwrap_or_else(|e| {
+            tracing::warn!("{e}; starting no workers");
+            None
+        })
+        .unwrap_or(0)
 }
 
 /// Start a kind cluster, or connect to the one the options name.
@@ -229,8 +216,8 @@ impl Cluster {
     /// copied out once so client and server versions match; otherwise `PODCHECK_KUBECTL`
     /// or `kubectl` on PATH.
     pub async fn kubectl(&self) -> Result<PathBuf, ClusterError> {
-        if let Some(path) = std::env::var_os("PODCHECK_KUBECTL").filter(|p| !p.is_empty()) {
-            return Ok(PathBuf::from(path));
+        if let Some(path) = config::KUBECTL.path() {
+            return Ok(path);
         }
         match self.nodes.first() {
             Some(node) => load::copy_kubectl(node, &self.info.server_version).await,

@@ -9,7 +9,6 @@ use std::process::Command;
 use super::ImageError;
 use super::elf::ensure_static;
 
-pub const ENV: &str = "PODCHECK_BUSYBOX";
 const CANDIDATES: &[&str] = &["/bin/busybox", "/usr/bin/busybox"];
 const REMEDY: &str = "`apt-get install busybox-static` (Debian's `busybox` package is dynamic), \
                       or set PODCHECK_BUSYBOX to a static busybox";
@@ -24,9 +23,7 @@ pub struct Busybox {
 
 /// Find, check and list the busybox to use.
 pub fn locate() -> Result<Busybox, ImageError> {
-    let from_env = std::env::var_os(ENV)
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from);
+    let from_env = crate::config::BUSYBOX.path();
     let tried: Vec<PathBuf> = match from_env {
         // An explicit choice is the only candidate: silently using another would hide a typo.
         Some(p) => vec![p],

@@ -14,7 +14,6 @@ use std::process::Command;
 use super::ImageError;
 use super::elf::ensure_static;
 
-pub const ENV: &str = "PODCHECK_KUARD_BIN";
 const REMEDY: &str = "build it with `cargo rustc -p kuard --bin kuard --profile fixture -- -C \
                       target-feature=+crt-static`, or unset PODCHECK_KUARD_BIN";
 
@@ -26,7 +25,7 @@ pub struct KuardBinary {
 }
 
 pub fn obtain(repo: &Path) -> Result<KuardBinary, ImageError> {
-    let from_env = std::env::var_os(ENV).filter(|v| !v.is_empty());
+    let from_env = crate::config::KUARD_BIN.path();
     // A standalone binary carries the kuard it was built with: no cargo, no sources.
     if from_env.is_none()
         && let Some(data) = crate::bundle::kuard()
@@ -38,7 +37,6 @@ pub fn obtain(repo: &Path) -> Result<KuardBinary, ImageError> {
     }
     let path = match from_env {
         Some(p) => {
-            let p = PathBuf::from(p);
             if !p.is_file() {
                 return Err(ImageError::KuardBinMissing(p));
             }

@@ -15,10 +15,6 @@ use oci_client::{Client, Reference, RegistryOperation};
 
 use super::{FixtureImage, oci};
 
-/// Credentials for a registry that wants them; anonymous when unset.
-pub const USERNAME_ENV: &str = "PODCHECK_REGISTRY_USERNAME";
-pub const PASSWORD_ENV: &str = "PODCHECK_REGISTRY_PASSWORD";
-
 /// Where the fixture images go: `[http://]HOST[:PORT][/PREFIX]`. `http://` is a registry
 /// without TLS (a local one); without it, HTTPS.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -213,8 +209,12 @@ fn spelled(code: &oci_client::errors::OciErrorCode) -> String {
 }
 
 fn auth() -> RegistryAuth {
-    match (std::env::var(USERNAME_ENV), std::env::var(PASSWORD_ENV)) {
-        (Ok(user), Ok(password)) if !user.is_empty() => RegistryAuth::Basic(user, password),
+    // Credentials for a registry that wants them; anonymous when unset.
+    match (
+        crate::config::REGISTRY_USERNAME.get(),
+        std::env::var(crate::config::REGISTRY_PASSWORD.name),
+    ) {
+        (Some(user), Ok(password)) => RegistryAuth::Basic(user, password),
         _ => RegistryAuth::Anonymous,
     }
 }

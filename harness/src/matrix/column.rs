@@ -88,9 +88,7 @@ pub enum ColumnError {
 /// The base node image for the targets' recipes: `PODCHECK_NODE_IMAGE`, else what
 /// `ci/node-image/build` (beside `targets_dir`) builds.
 pub async fn base_image(targets_dir: &Path) -> Result<String, ColumnError> {
-    if let Ok(i) = std::env::var("PODCHECK_NODE_IMAGE")
-        && !i.is_empty()
-    {
+    if let Some(i) = crate::config::NODE_IMAGE.get() {
         return Ok(i);
     }
     let script = targets_dir.join("../node-image/build");

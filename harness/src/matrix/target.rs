@@ -221,3 +221,35 @@ pub fn parse(path: &Path, text: &str, catalogue: &Catalogue) -> Result<Target, V
         expect,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The nightly matrix of the workflow example runs every target podcheck can start (all
+    /// but a cluster given by kubeconfig): the list there is kept in step with ci/targets/.
+    #[test]
+    fn the_workflow_matrix_lists_every_target_that_starts_its_own_cluster() {
+        let root = crate::paths::repo_root();
+        let suites = crate::suite::load(&[crate::paths::suites_dir()]).unwrap();
+        let mut own: Vec<String> = load(&root.join("ci/targets"), &suites.catalogue)
+            .unwrap()
+            .into_iter()
+            .filter(|t| t.kind != TargetKind::Cluster)
+            .map(|t| t.name)
+            .collect();
+        own.sort();
+        let workflow = std::fs::read_to_string(root.join("ci/workflows/conformance.yml")).unwrap();
+        let line = workflow
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("target: ["))
+            .expect("a `target: [...]` matrix in the workflow");
+        let mut listed: Vec<String> = line
+            .trim_end_matches(']')
+            .split(',')
+            .map(|t| t.trim().to_string())
+            .collect();
+        listed.sort();
+        assert_eq!(listed, own, "ci/workflows/conformance.yml vs ci/targets/");
+    }
+}

@@ -30,7 +30,7 @@ impl ImagesMode {
     /// `PODCHECK_IMAGES=offline|book`, for processes that did not start the cluster (the
     /// nextest setup script loaded the offline images and says so).
     pub fn from_env() -> Option<Self> {
-        match std::env::var("PODCHECK_IMAGES").ok()?.as_str() {
+        match crate::config::IMAGES.get()?.as_str() {
             "offline" => Some(ImagesMode::Offline),
             "book" => Some(ImagesMode::Book),
             _ => None,
@@ -42,7 +42,7 @@ impl ImagesMode {
 /// script says so after `cluster up` loaded them, so that the many test processes do not
 /// all import the same archives into one containerd at once.
 fn preloaded() -> bool {
-    std::env::var("PODCHECK_IMAGES_LOADED").is_ok_and(|v| v == "1")
+    crate::config::IMAGES_LOADED.is_on()
 }
 
 #[derive(Clone, Debug)]
@@ -178,8 +178,9 @@ async fn finish(
     let bin = match cluster.kubectl().await {
         Ok(p) => p,
         Err(e) => {
-            let fallback = std::env::var_os("PODCHECK_KUBECTL")
-                .map_or_else(|| PathBuf::from("kubectl"), PathBuf::from);
+            let fallback = crate::config::KUBECTL
+                .path()
+                .unwrap_or_else(|| PathBuf::from("kubectl"));
             tracing::warn!(
                 "no kubectl from the cluster ({e}); using {}",
                 fallback.display()

@@ -214,9 +214,9 @@ fn errors_are_placed(path: &Path, text: &str, cat: &Catalogue) -> Result<(), Str
 
 #[test]
 fn ten_thousand_mutated_and_generated_suites_never_panic_and_always_say_where() {
-    let cases: u32 = std::env::var("PODCHECK_FUZZ_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
+    let cases: u32 = crate::config::FUZZ_CASES
+        .parse()
+        .unwrap_or_else(|e| panic!("{e}"))
         .unwrap_or(10_000);
     let cat = load_catalogue(&crate::paths::suites_dir().join("behaviours.yaml")).unwrap();
     let corpus = corpus();
