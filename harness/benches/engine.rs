@@ -198,6 +198,7 @@ fn main() {
             cluster: ClusterOptions::from_env(),
             images: None,
             keep_on_failure: false,
+            strict_wording: false,
             run_id: runner::new_run_id(),
             placement: Default::default(),
         };

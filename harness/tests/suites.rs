@@ -61,6 +61,7 @@ async fn shared() -> Result<Arc<Shared>, String> {
                 cluster,
                 images: None,
                 keep_on_failure: config::KEEP_ON_FAILURE.is_on(),
+                strict_wording: false,
                 run_id: run_id.clone(),
                 placement: Default::default(),
             };

@@ -42,6 +42,9 @@ pub struct MatrixArgs {
     /// How many cases run at once on each target.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_PARALLEL as u16, value_parser = clap::value_parser!(u16).range(1..))]
     pub parallel: u16,
+    /// Fail what is worded otherwise than the notes word it (see `run --strict-wording`).
+    #[arg(long)]
+    pub strict_wording: bool,
     /// Where to write the reports (default: reports/matrix/).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
@@ -130,6 +133,7 @@ pub async fn run(args: MatrixArgs) -> Outcome {
     let opts = ColumnOptions {
         base_image,
         parallel: args.parallel as usize,
+        strict_wording: args.strict_wording,
     };
     let generated = SystemTime::now();
     let started = Instant::now();

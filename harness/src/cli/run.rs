@@ -56,6 +56,10 @@ pub struct RunArgs {
     /// Keep the namespaces of failed cases for inspection.
     #[arg(long)]
     pub keep_on_failure: bool,
+    /// Fail a case whose texts hold what the behaviour needs but are worded otherwise than
+    /// the notes word them (by default that is reported, "worded differently", not failed).
+    #[arg(long)]
+    pub strict_wording: bool,
     /// Which images `${image.<name>}` means: podcheck's offline images (default where they
     /// can be loaded into the cluster) or the book's (pulled from their registry).
     #[arg(
@@ -147,6 +151,7 @@ pub async fn run(args: RunArgs) -> Outcome {
         cluster: cluster_opts,
         images: args.images,
         keep_on_failure: args.keep_on_failure,
+        strict_wording: args.strict_wording,
         run_id: run_id.clone(),
         placement: args.placement.placement(),
     };

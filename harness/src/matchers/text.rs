@@ -10,7 +10,14 @@
 //!   equals: "ok"                         # the whole text, trailing newlines ignored
 //!   min_lines: 2
 //!   max_lines: 10
+//!   wording: '^error: .*: unknown$'      # the notes' own words (below)
 //! ```
+//!
+//! The clauses above say what the implementation must do; `wording:` (a text match of its
+//! own) says how the notes word the same text. A text that holds the clauses but not the
+//! wording is worded differently: reported beside the notes' text, not failed (unless a run
+//! enforces the notes' wording). A runtime that words a missing `bash` otherwise than the
+//! notes' runc does still conforms.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -94,6 +101,9 @@ pub struct TextMatch {
     pub min_lines: Option<usize>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_lines: Option<usize>,
+    /// The text as the notes word it: a difference is reported, not failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wording: Option<Box<TextSpec>>,
 }
 
 /// A text match as written: a bare string means `contains`; `by_version:` gives one per
@@ -149,6 +159,7 @@ const KEYS: &[&str] = &[
     "not_regex",
     "min_lines",
     "max_lines",
+    "wording",
 ];
 
 /// The clauses of a text match, by key.
@@ -261,6 +272,7 @@ impl TextMatch {
             "not_regex" => self.not_regex = m.next_value()?,
             "min_lines" => self.min_lines = Some(m.next_value()?),
             "max_lines" => self.max_lines = Some(m.next_value()?),
+            "wording" => self.wording = Some(Box::new(m.next_value()?)),
             _ => return Ok(false),
         }
         Ok(true)
@@ -296,6 +308,11 @@ impl TextMatch {
                 .collect::<Result<_, _>>()?,
             min_lines: self.min_lines,
             max_lines: self.max_lines,
+            wording: self
+                .wording
+                .as_ref()
+                .map(|w| w.compile(vars).map(Box::new))
+                .transpose()?,
             form: None,
             others: Vec::new(),
             version: None,
@@ -312,6 +329,8 @@ pub struct CompiledText {
     pub not_regex: Vec<Regex>,
     pub min_lines: Option<usize>,
     pub max_lines: Option<usize>,
+    /// The notes' wording of the text (see the module's documentation).
+    pub wording: Option<Box<CompiledText>>,
     /// The version range this form is for, when the match has forms by version.
     pub form: Option<String>,
     /// The other forms, by range: a failure says when the text matches one of them.
@@ -388,6 +407,18 @@ impl CompiledText {
             ..CompiledText::default()
         };
         (growing, whole)
+    }
+
+    /// The notes' wording, when the match gives it and `text` is worded otherwise: expected
+    /// the notes' text, actual this one. Not a failure: what the text must hold is
+    /// [`CompiledText::check`]'s.
+    pub fn wording_differs(&self, what: &str, text: &str) -> Option<super::Mismatch> {
+        let w = self.wording.as_ref()?;
+        w.check(what, text).err().map(|m| super::Mismatch {
+            summary: format!("{what} is worded otherwise than the notes word it"),
+            expected: format!("as the notes word it: {}", m.expected),
+            ..m
+        })
     }
 
     /// `Err` with `expected <what> to ...; actual <what>: ...` when the text does not match.
@@ -540,6 +571,45 @@ mod tests {
             "{}",
             m.actual
         );
+    }
+
+    /// What the behaviour needs fails the check; the notes' wording never does, it is told
+    /// apart as a difference, with the notes' text and the text seen.
+    #[test]
+    fn wording_is_told_apart_from_what_the_text_must_hold() {
+        let c = m(
+            r#"{ regex: '(?i)\bbash\b.*(not found|no such file)', wording: { regex: ': unknown$' } }"#,
+        );
+        let crun = "error: ... OCI runtime exec failed: executable file `bash` not found in $PATH: No such file or directory";
+        assert!(c.check("stderr", crun).is_ok());
+        let w = c.wording_differs("stderr", crun).unwrap();
+        assert_eq!(
+            w.summary,
+            "stderr is worded otherwise than the notes word it"
+        );
+        assert_eq!(
+            w.expected,
+            "as the notes word it: stderr to match /: unknown$/"
+        );
+        assert!(
+            w.actual.contains("executable file `bash` not found"),
+            "{}",
+            w.actual
+        );
+        let runc = "error: ... exec: \"bash\": executable file not found in $PATH: unknown";
+        assert!(c.check("stderr", runc).is_ok() && c.wording_differs("stderr", runc).is_none());
+        // Bash that ran is a failure of the behaviour, whatever the wording.
+        assert!(c.check("stderr", "").is_err());
+        // Wording by version, as any text match.
+        let t: TextSpec = serde_saphyr::from_str(
+            "{ contains: bash, wording: { by_version: { '<1.35': 'old words', '>=1.35': 'new words' } } }",
+        )
+        .unwrap();
+        let mut v = Vars::for_validation();
+        v.kubernetes = crate::fields::versioned::parse_server_version("v1.37.2");
+        let c = t.compile(&v).unwrap();
+        assert!(c.wording_differs("stderr", "bash: new words").is_none());
+        assert!(c.wording_differs("stderr", "bash: old words").is_some());
     }
 
     #[test]

@@ -127,6 +127,7 @@ async fn build_image(script: &Path, base: Option<&str>) -> Result<String, Column
 pub struct ColumnOptions {
     pub base_image: Option<String>,
     pub parallel: usize,
+    pub strict_wording: bool,
 }
 
 /// Have the target's cluster, run the selected cases on it, and tell what it is.
@@ -198,6 +199,7 @@ async fn fill(
         cluster,
         images: None,
         keep_on_failure: false,
+        strict_wording: opts.strict_wording,
         run_id: runner::new_run_id(),
         placement: t.placement.clone(),
     };

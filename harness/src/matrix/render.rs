@@ -5,7 +5,61 @@
 
 use std::fmt::Write;
 
-use super::report::{MatrixReport, Verdict};
+use super::report::{Cell, Counts, MatrixReport, Verdict};
+
+/// A verdict, its count's key in the JSON (`counts[i].<key>`), and how to read the count.
+type Tally = (Verdict, &'static str, fn(&Counts) -> usize);
+
+/// The verdicts a cell can have, in the order the legend and the counts give them.
+const TALLIES: &[Tally] = &[
+    (Verdict::Pass, "pass", |c| c.pass),
+    (Verdict::WordedDifferently, "worded_differently", |c| {
+        c.worded_differently
+    }),
+    (Verdict::CheckedInPart, "checked_in_part", |c| {
+        c.checked_in_part
+    }),
+    (Verdict::Fail, "fail", |c| c.fail),
+    (Verdict::CouldNotCheck, "could_not_check", |c| {
+        c.could_not_check
+    }),
+    (Verdict::NotApplicable, "not_applicable", |c| {
+        c.not_applicable
+    }),
+    (Verdict::NotSelected, "not_selected", |c| c.not_selected),
+    (Verdict::CouldNotRun, "could_not_run", |c| c.could_not_run),
+];
+
+/// What a cell says beyond its verdict, in one line: the case and why, or the texts.
+fn why(c: &Cell) -> Option<String> {
+    match (&c.wording, &c.case, &c.reason) {
+        (Some(w), _, _) => Some(format!(
+            "{}: the notes: {}; seen: {}",
+            w.case, w.notes, w.seen
+        )),
+        (None, Some(case), Some(reason)) => Some(format!("{case}: {reason}")),
+        (None, None, Some(reason)) => Some(reason.clone()),
+        _ => None,
+    }
+}
+
+/// `N behaviour(s) differ between the M target(s) that ran`, and those that did not.
+fn differ_line(r: &MatrixReport) -> String {
+    let ran = r.columns.iter().filter(|c| c.error.is_none()).count();
+    let mut s = format!(
+        "{} behaviour(s) differ between the {ran} target(s) that ran",
+        r.differences()
+    );
+    let down = r.columns.len() - ran;
+    if down > 0 {
+        s.push_str(&format!("; {down} could not run and show nothing"));
+    }
+    let unselected = r.counts.first().map_or(0, |c| c.not_selected);
+    if unselected > 0 {
+        s.push_str(&format!("; {unselected} not selected by the run's filter"));
+    }
+    s
+}
 
 fn fact_rows(r: &MatrixReport) -> Vec<(&'static str, Vec<String>)> {
     let f = |get: &dyn Fn(&super::column::Column) -> String| -> Vec<String> {
@@ -74,23 +128,30 @@ pub fn terminal(r: &MatrixReport) -> String {
     }
     let _ = write!(s, "\n{:<w$}", "conforms / not");
     for c in &r.counts {
-        let _ = write!(s, "{:^cw$}", format!("{}/{}", c.pass, c.fail));
+        let _ = write!(
+            s,
+            "{:^cw$}",
+            format!("{}/{}", c.pass + c.worded_differently, c.fail)
+        );
     }
-    let _ = writeln!(
-        s,
-        "\n\n{} behaviour(s) differ between targets. ✓ conforms  ✗ does not  ! could not check  · not applicable  ? could not run",
-        r.differences()
-    );
+    let legend: Vec<String> = TALLIES
+        .iter()
+        .map(|(v, _, _)| format!("{} {}", v.mark(), v.word()))
+        .collect();
+    let _ = writeln!(s, "\n\n{}. {}", differ_line(r), legend.join("  "));
     for row in r.rows.iter().filter(|x| x.differs) {
         for (c, cell) in r.columns.iter().zip(&row.cells) {
-            if matches!(cell.verdict, Verdict::Fail | Verdict::CouldNotCheck) {
+            if matches!(
+                cell.verdict,
+                Verdict::Fail | Verdict::CouldNotCheck | Verdict::WordedDifferently
+            ) {
                 let _ = writeln!(
                     s,
                     "  {} on {}: {} — {}",
                     row.behaviour,
                     c.target,
-                    cell.case.as_deref().unwrap_or("?"),
-                    cell.reason.as_deref().unwrap_or("")
+                    cell.verdict.word(),
+                    why(cell).unwrap_or_default()
                 );
             }
         }
@@ -137,23 +198,16 @@ pub fn markdown(r: &MatrixReport) -> String {
         };
         let _ = write!(s, "| {name} |");
         for c in &row.cells {
-            let why = match (&c.case, &c.reason) {
-                (Some(case), Some(reason)) => format!(" `{}`: {}", case, md_escape(reason)),
-                _ => String::new(),
-            };
+            let why = why(c).map_or(String::new(), |w| format!(": {}", md_escape(&w)));
             let _ = write!(s, " {} {}{} |", c.verdict.mark(), c.verdict.word(), why);
         }
         s.push('\n');
     }
     let _ = write!(s, "| *conform / not* |");
     for c in &r.counts {
-        let _ = write!(s, " {} / {} |", c.pass, c.fail);
+        let _ = write!(s, " {} / {} |", c.pass + c.worded_differently, c.fail);
     }
-    let _ = writeln!(
-        s,
-        "\n\n{} behaviour(s) differ between targets (bold, first).",
-        r.differences()
-    );
+    let _ = writeln!(s, "\n\n{} (bold, first).", differ_line(r));
     if !r.timing.is_empty() {
         let _ = write!(
             s,
@@ -188,7 +242,8 @@ fn esc(s: &str) -> String {
 const STYLE: &str = "body{font:14px system-ui,sans-serif;margin:1.5em;color:#222}\
 table{border-collapse:collapse;margin:1em 0}th,td{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}\
 th{background:#f4f4f4}td.pass{background:#e6f4e6}td.fail{background:#fbe3e3}td.could-not-check{background:#fff1cc}\
-td.not-applicable{color:#999}td.could-not-run{background:#eee;color:#666}tr.differs th{border-left:4px solid #c33}\
+td.worded-differently{background:#e6f4e6;outline:2px dashed #7a7;outline-offset:-3px}td.checked-in-part{background:#eef3e0}\
+td.not-applicable,td.not-selected{color:#999}td.could-not-run{background:#eee;color:#666}tr.differs th{border-left:4px solid #c33}\
 .why{display:block;font-size:12px;color:#555;max-width:28em}.bar{display:inline-block;height:10px;background:#58a;margin-right:6px}\
 .facts td{font-size:12px}";
 
@@ -197,10 +252,9 @@ pub fn html(r: &MatrixReport) -> String {
     let mut s = String::new();
     let _ = write!(
         s,
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>podcheck conformance matrix</title><style>{STYLE}</style></head><body>\n<h1>podcheck conformance matrix</h1>\n<p id=\"summary\" data-differences=\"{}\">{} behaviour(s) differ between the {} target(s); rows that differ from the first column come first.</p>\n",
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>podcheck conformance matrix</title><style>{STYLE}</style></head><body>\n<h1>podcheck conformance matrix</h1>\n<p id=\"summary\" data-differences=\"{}\">{}; rows that differ come first.</p>\n",
         r.differences(),
-        r.differences(),
-        r.columns.len()
+        esc(&differ_line(r))
     );
     s.push_str("<table id=\"matrix\"><thead><tr><th>behaviour</th>");
     for c in &r.columns {
@@ -242,36 +296,21 @@ pub fn html(r: &MatrixReport) -> String {
                 cell.verdict.mark(),
                 cell.verdict.word()
             );
-            if let (Some(case), Some(reason)) = (&cell.case, &cell.reason) {
-                let _ = write!(
-                    s,
-                    "<span class=\"why\">{}: {}</span>",
-                    esc(case),
-                    esc(reason)
-                );
+            if let Some(w) = why(cell) {
+                let _ = write!(s, "<span class=\"why\">{}</span>", esc(&w));
             }
             s.push_str("</td>");
         }
         s.push_str("</tr>\n");
     }
     s.push_str("</tbody><tfoot>");
-    for (label, get) in [
-        (
-            "conforms",
-            (|c: &super::report::Counts| c.pass) as fn(&_) -> usize,
-        ),
-        ("does not conform", |c| c.fail),
-        ("could not check", |c| c.could_not_check),
-        ("not applicable", |c| c.not_applicable),
-        ("could not run", |c| c.could_not_run),
-    ] {
-        let _ = write!(s, "<tr><th>{label}</th>");
+    for (verdict, key, get) in TALLIES {
+        let _ = write!(s, "<tr><th>{}</th>", verdict.word());
         for (c, n) in r.columns.iter().zip(&r.counts) {
             let _ = write!(
                 s,
-                "<td class=\"count\" data-target=\"{}\" data-count=\"{}\" data-value=\"{}\">{}</td>",
+                "<td class=\"count\" data-target=\"{}\" data-count=\"{key}\" data-value=\"{}\">{}</td>",
                 esc(&c.target),
-                esc(label),
                 get(n),
                 get(n)
             );

@@ -1,8 +1,11 @@
 //! The matrix: behaviour × target. Each cell says whether the behaviour conforms on that
-//! implementation (every case covering it passed), does not (a case failed: which, and why
-//! in one line), could not be checked (an error), or was not run (no selected case covers
-//! it); a column whose cluster could not be had is "could not run", with why. Rows where a
-//! column differs from the first come first: the differences are the news.
+//! implementation (every case covering it passed), conforms in other words than the notes'
+//! (the text seen beside the notes'), was checked only in part, does not conform (a case
+//! failed: which, and why in one line), could not be checked (an error), was not applicable
+//! there (its cases need what the target lacks), or was not selected (the run's filter left
+//! its cases out); a column whose cluster could not be had is "could not run", with why. Rows
+//! where a column that ran differs from the first that ran come first: the differences are
+//! the news. A column that could not run differs in nothing: it showed nothing.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
@@ -10,15 +13,22 @@ use std::time::{Duration, SystemTime};
 use serde::Serialize;
 
 use super::column::Column;
+use crate::report::Judgement;
 
 /// One cell's verdict.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Verdict {
     Pass,
+    /// Conforms, in other words than the notes'.
+    WordedDifferently,
+    CheckedInPart,
     Fail,
     CouldNotCheck,
+    /// Its cases need what the target lacks (nodes, image features).
     NotApplicable,
+    /// No selected case covers it.
+    NotSelected,
     CouldNotRun,
 }
 
@@ -27,9 +37,12 @@ impl Verdict {
     pub fn mark(self) -> &'static str {
         match self {
             Verdict::Pass => "✓",
+            Verdict::WordedDifferently => "≈",
+            Verdict::CheckedInPart => "◐",
             Verdict::Fail => "✗",
             Verdict::CouldNotCheck => "!",
             Verdict::NotApplicable => "·",
+            Verdict::NotSelected => " ",
             Verdict::CouldNotRun => "?",
         }
     }
@@ -37,9 +50,12 @@ impl Verdict {
     pub fn word(self) -> &'static str {
         match self {
             Verdict::Pass => "pass",
+            Verdict::WordedDifferently => "worded differently",
+            Verdict::CheckedInPart => "checked in part",
             Verdict::Fail => "fail",
             Verdict::CouldNotCheck => "could not check",
             Verdict::NotApplicable => "not applicable",
+            Verdict::NotSelected => "not selected",
             Verdict::CouldNotRun => "could not run",
         }
     }
@@ -54,6 +70,9 @@ pub struct Cell {
     /// Its one-line reason.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// For a text worded differently: the notes' text and the one seen (the first of them).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wording: Option<crate::report::Wording>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -69,9 +88,12 @@ pub struct Row {
 #[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
 pub struct Counts {
     pub pass: usize,
+    pub worded_differently: usize,
+    pub checked_in_part: usize,
     pub fail: usize,
     pub could_not_check: usize,
     pub not_applicable: usize,
+    pub not_selected: usize,
     pub could_not_run: usize,
 }
 
@@ -106,26 +128,41 @@ fn cell(col: &Column, behaviour: &str) -> Cell {
             verdict: Verdict::CouldNotRun,
             case: None,
             reason: col.error.clone(),
+            wording: None,
         };
     };
     let Some(b) = report.behaviours.iter().find(|b| b.id == behaviour) else {
         return Cell {
-            verdict: Verdict::NotApplicable,
+            verdict: Verdict::NotSelected,
             case: None,
             reason: None,
+            wording: None,
         };
     };
     let verdict = match b.verdict {
-        "conforms" => Verdict::Pass,
-        "does-not-conform" => Verdict::Fail,
-        "could-not-check" => Verdict::CouldNotCheck,
-        _ => Verdict::NotApplicable,
+        Judgement::Conforms => Verdict::Pass,
+        Judgement::WordedDifferently => Verdict::WordedDifferently,
+        Judgement::CheckedInPart => Verdict::CheckedInPart,
+        Judgement::DoesNotConform => Verdict::Fail,
+        Judgement::CouldNotCheck => Verdict::CouldNotCheck,
+        Judgement::NotChecked => Verdict::NotApplicable,
+        Judgement::NotSelected => Verdict::NotSelected,
     };
-    let first = b.problems.first();
+    let wording = b.wording.first().cloned();
+    let (case, reason) = match (b.problems.first(), &wording, &b.unchecked) {
+        (Some((c, m)), _, _) => (
+            Some(c.clone()),
+            Some(m.lines().next().unwrap_or("").to_string()),
+        ),
+        (None, Some(w), _) => (Some(w.case.clone()), Some(format!("seen: {}", w.seen))),
+        (None, None, Some(why)) => (None, Some(why.clone())),
+        (None, None, None) => (None, None),
+    };
     Cell {
         verdict,
-        case: first.map(|(c, _)| c.clone()),
-        reason: first.map(|(_, m)| m.lines().next().unwrap_or("").to_string()),
+        case,
+        reason,
+        wording,
     }
 }
 
@@ -149,7 +186,13 @@ impl MatrixReport {
             .iter()
             .map(|(id, text)| {
                 let cells: Vec<Cell> = columns.iter().map(|c| cell(c, id)).collect();
-                let differs = cells.iter().any(|c| c.verdict != cells[0].verdict);
+                // Among the columns that ran: one that could not run showed nothing.
+                let ran: Vec<Verdict> = cells
+                    .iter()
+                    .map(|c| c.verdict)
+                    .filter(|v| *v != Verdict::CouldNotRun)
+                    .collect();
+                let differs = ran.iter().any(|v| *v != ran[0]);
                 Row {
                     behaviour: id.clone(),
                     text: text.clone(),
@@ -166,9 +209,12 @@ impl MatrixReport {
                 for r in &rows {
                     match r.cells[i].verdict {
                         Verdict::Pass => c.pass += 1,
+                        Verdict::WordedDifferently => c.worded_differently += 1,
+                        Verdict::CheckedInPart => c.checked_in_part += 1,
                         Verdict::Fail => c.fail += 1,
                         Verdict::CouldNotCheck => c.could_not_check += 1,
                         Verdict::NotApplicable => c.not_applicable += 1,
+                        Verdict::NotSelected => c.not_selected += 1,
                         Verdict::CouldNotRun => c.could_not_run += 1,
                     }
                 }
@@ -250,7 +296,13 @@ pub(crate) mod fixtures {
             vec![("s".into(), "s.yaml".into())],
             cases,
         )
-        .with_behaviours(["LOGS", "MANIFEST-VALIDATE", "POD-COLOCATE"]);
+        .with_behaviours([
+            "LOGS",
+            "MANIFEST-VALIDATE",
+            "POD-COLOCATE",
+            "EXEC-NO-BASH",
+            "CP",
+        ]);
         Column {
             target: target.into(),
             kind,
@@ -266,23 +318,49 @@ pub(crate) mod fixtures {
         }
     }
 
+    /// POD-COLOCATE's one-node case checks it in part; the two-node one does not apply.
+    fn colocate(kind: &str) -> Vec<CaseResult> {
+        let mut in_part = case("one-node", &["POD-COLOCATE"], CaseStatus::Passed, None);
+        in_part.covers_in_part = vec!["POD-COLOCATE".into()];
+        let two = case(
+            "two-nodes",
+            &["POD-COLOCATE"],
+            CaseStatus::Skipped(format!(
+                "not applicable: needs 2 schedulable nodes, the {kind} cluster has 1"
+            )),
+            None,
+        );
+        vec![in_part, two]
+    }
+
+    /// EXEC-NO-BASH with the runtime's error worded as the notes word it, or otherwise.
+    fn no_bash(worded_otherwise: bool) -> CaseResult {
+        let mut c = case("no-bash", &["EXEC-NO-BASH"], CaseStatus::Passed, None);
+        if worded_otherwise {
+            c.steps[1].wording.push(crate::matchers::Mismatch::new(
+                "stderr is worded otherwise than the notes word it",
+                "as the notes word it: stderr to match /: unknown$/",
+                "stderr: \"exec: \\\"bash\\\": executable file not found in $PATH\"",
+            ));
+        }
+        c
+    }
+
     pub fn matrix() -> MatrixReport {
-        let kind = column(
-            "kind",
-            TargetKind::Baseline,
-            vec![
-                case("logs", &["LOGS"], CaseStatus::Passed, Some(1.0)),
-                case("validate", &["MANIFEST-VALIDATE"], CaseStatus::Passed, None),
-            ],
-        );
-        let kwok = column(
-            "kwok",
-            TargetKind::NegativeControl,
-            vec![
-                case("logs", &["LOGS"], CaseStatus::Failed, None),
-                case("validate", &["MANIFEST-VALIDATE"], CaseStatus::Passed, None),
-            ],
-        );
+        let mut kind_cases = vec![
+            case("logs", &["LOGS"], CaseStatus::Passed, Some(1.0)),
+            case("validate", &["MANIFEST-VALIDATE"], CaseStatus::Passed, None),
+            no_bash(false),
+        ];
+        kind_cases.extend(colocate("kind"));
+        let kind = column("kind", TargetKind::Baseline, kind_cases);
+        let mut kwok_cases = vec![
+            case("logs", &["LOGS"], CaseStatus::Failed, None),
+            case("validate", &["MANIFEST-VALIDATE"], CaseStatus::Passed, None),
+            no_bash(true),
+        ];
+        kwok_cases.extend(colocate("kwok").into_iter().skip(1));
+        let kwok = column("kwok", TargetKind::NegativeControl, kwok_cases);
         let mut down = column("gvisor", TargetKind::Runtime, Vec::new());
         down.report = None;
         down.error = Some("the recipe gvisor/build failed".into());
@@ -290,6 +368,8 @@ pub(crate) mod fixtures {
             ("LOGS".to_string(), "logs".to_string()),
             ("MANIFEST-VALIDATE".into(), "validate".into()),
             ("POD-COLOCATE".into(), "colocate".into()),
+            ("EXEC-NO-BASH".into(), "no bash".into()),
+            ("CP".into(), "cp".into()),
         ];
         MatrixReport::new(
             vec![kind, kwok, down],
@@ -307,8 +387,25 @@ mod tests {
     #[test]
     fn cells_counts_and_the_differences_first() {
         let m = fixtures::matrix();
-        // Every row differs (the column that could not run differs everywhere), LOGS first
-        // in catalogue order.
+        // The rows where kwok differs from kind come first, in catalogue order; the column
+        // that could not run differs in nothing, and a behaviour no case covers is the same
+        // (not selected) everywhere.
+        let order: Vec<(&str, bool)> = m
+            .rows
+            .iter()
+            .map(|r| (r.behaviour.as_str(), r.differs))
+            .collect();
+        assert_eq!(
+            order,
+            [
+                ("LOGS", true),
+                ("POD-COLOCATE", true),
+                ("EXEC-NO-BASH", true),
+                ("MANIFEST-VALIDATE", false),
+                ("CP", false)
+            ]
+        );
+        assert_eq!(m.differences(), 3);
         assert_eq!(m.rows[0].behaviour, "LOGS");
         let logs = &m.rows[0];
         assert_eq!(
@@ -328,17 +425,54 @@ mod tests {
             .iter()
             .find(|r| r.behaviour == "POD-COLOCATE")
             .unwrap();
-        assert_eq!(colocate.cells[0].verdict, Verdict::NotApplicable);
+        // In part on one node where the one-node case ran; not applicable where none did.
+        assert_eq!(
+            colocate.cells.iter().map(|c| c.verdict).collect::<Vec<_>>(),
+            [
+                Verdict::CheckedInPart,
+                Verdict::NotApplicable,
+                Verdict::CouldNotRun
+            ]
+        );
+        assert!(
+            colocate.cells[1]
+                .reason
+                .as_deref()
+                .unwrap()
+                .contains("needs 2 schedulable nodes"),
+            "{:?}",
+            colocate.cells[1]
+        );
+        let no_bash = m
+            .rows
+            .iter()
+            .find(|r| r.behaviour == "EXEC-NO-BASH")
+            .unwrap();
+        assert_eq!(no_bash.cells[0].verdict, Verdict::Pass);
+        assert_eq!(no_bash.cells[1].verdict, Verdict::WordedDifferently);
+        let w = no_bash.cells[1].wording.as_ref().unwrap();
+        assert_eq!(
+            w.notes,
+            "as the notes word it: stderr to match /: unknown$/"
+        );
+        assert!(
+            w.seen.contains("executable file not found in $PATH"),
+            "{w:?}"
+        );
+        let cp = m.rows.iter().find(|r| r.behaviour == "CP").unwrap();
+        assert_eq!(cp.cells[0].verdict, Verdict::NotSelected);
         assert_eq!(
             m.counts[1],
             Counts {
                 pass: 1,
+                worded_differently: 1,
                 fail: 1,
                 not_applicable: 1,
+                not_selected: 1,
                 ..Counts::default()
             }
         );
-        assert_eq!(m.counts[2].could_not_run, 3);
+        assert_eq!(m.counts[2].could_not_run, 5);
         assert_eq!(m.timing[0].metric, "liveness_kill_to_running");
         assert_eq!(m.timing[0].values, vec![Some(1.0), None, None]);
     }
@@ -347,20 +481,35 @@ mod tests {
     fn the_renderings_say_the_same() {
         let m = fixtures::matrix();
         let t = crate::matrix::render::terminal(&m);
-        assert!(t.contains("LOGS on kwok: s::logs — [LOGS] step 3"), "{t}");
+        assert!(
+            t.contains("LOGS on kwok: fail — s::logs: [LOGS] step 3"),
+            "{t}"
+        );
+        assert!(
+            t.contains("EXEC-NO-BASH on kwok: worded differently — s::no-bash: the notes: as the notes word it: stderr to match /: unknown$/; seen: stderr:"),
+            "{t}"
+        );
+        assert!(
+            t.contains("3 behaviour(s) differ between the 2 target(s) that ran; 1 could not run and show nothing; 1 not selected by the run's filter"),
+            "{t}"
+        );
         assert!(
             t.contains("gvisor could not run: the recipe gvisor/build failed"),
             "{t}"
         );
         let md = crate::matrix::render::markdown(&m);
         assert!(
-            md.contains("| **LOGS** | ✓ pass | ✗ fail `s::logs`: [LOGS] step 3"),
+            md.contains("| **LOGS** | ✓ pass | ✗ fail: s::logs: [LOGS] step 3"),
             "{md}"
         );
         let html = crate::matrix::render::html(&m);
         assert_eq!(html.matches("data-verdict=\"fail\"").count(), 1);
+        assert_eq!(
+            html.matches("data-verdict=\"worded-differently\"").count(),
+            1
+        );
         assert!(
-            html.contains("data-target=\"kwok\" data-count=\"conforms\" data-value=\"1\""),
+            html.contains("data-target=\"kwok\" data-count=\"pass\" data-value=\"1\""),
             "{html}"
         );
         assert!(

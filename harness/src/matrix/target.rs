@@ -13,7 +13,7 @@
 //!   - apply: { manifest: { apiVersion: node.k8s.io/v1, kind: RuntimeClass, metadata: { name: gvisor }, handler: runsc } }
 //! placement: { runtime_class: gvisor }
 //! oci_runtime: { command: "runsc --version | head -n 1" }    # in the node; or { is: "…" }
-//! expect: { does_not_conform: [POD-COLOCATE] }               # the rest conforms
+//! expect: { does_not_conform: [POD-COLOCATE], worded_differently: [EXEC-NO-BASH] }  # the rest conforms
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -104,6 +104,10 @@ pub struct Expect {
     /// either way); without it, ignored: every behaviour must conform.
     #[serde(default)]
     pub conforms: Vec<String>,
+    /// These behaviours must conform in other words than the notes' (a runtime's own error
+    /// text): conforms, worded differently.
+    #[serde(default)]
+    pub worded_differently: Vec<String>,
 }
 
 /// A loaded target.
@@ -170,7 +174,12 @@ pub fn parse(path: &Path, text: &str, catalogue: &Catalogue) -> Result<Target, V
         }
     }
     let expect = f.expect.unwrap_or_default();
-    for id in expect.does_not_conform.iter().chain(&expect.conforms) {
+    for id in expect
+        .does_not_conform
+        .iter()
+        .chain(&expect.conforms)
+        .chain(&expect.worded_differently)
+    {
         if id != "all" && catalogue.get(id).is_none() {
             err(format!("expect: unknown behaviour ID `{id}`"));
         }
@@ -198,6 +207,7 @@ pub fn parse(path: &Path, text: &str, catalogue: &Catalogue) -> Result<Target, V
             name: "prepare".into(),
             description: None,
             covers: Vec::new(),
+            covers_in_part: Vec::new(),
             timeout: Duration::from_secs(180),
             // Run before the nodes that take the run's pods are counted (they may start one):
             // never "not applicable" for want of nodes.

@@ -2,6 +2,8 @@
 //! (`classname` = suite, `name` = case, so readers show `suite::case`); failures carry the
 //! one-line message and, as text, expected vs actual; `system-out` has the step log and the
 //! diagnostics; properties say where it ran (provider, server version, node image, images).
+//! A case that passed in other words than the notes' carries the property
+//! `podcheck.verdict=worded-differently`, and its texts open `system-out`.
 
 use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
 
@@ -71,6 +73,11 @@ fn test_case(c: &CaseResult) -> TestCase {
         t.set_timestamp(ts.fixed_offset());
     }
     t.add_property(Property::new("covers", c.covers.join(",")));
+    if c.status == CaseStatus::Passed && c.wording().next().is_some() {
+        // Passed: JUnit has no verdict for "in other words"; readers see it here and in
+        // system-out, with the notes' text and the one seen.
+        t.add_property(Property::new("podcheck.verdict", "worded-differently"));
+    }
     t.add_property(Property::new("namespace", c.namespace.as_str()));
     let mut out = c.step_log();
     if c.expected_failure

@@ -123,16 +123,75 @@ impl Timing {
     }
 }
 
+/// What a run says of one behaviour, from the cases that cover it (self-tests and mutants do
+/// not count).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Judgement {
+    /// Every covering case that ran passed, one that checks it whole among them, and every
+    /// text was worded as the notes word it.
+    Conforms,
+    /// As `Conforms`, but a text held what the behaviour needs in other words than the notes'.
+    WordedDifferently,
+    /// The covering cases that ran passed, but none of them checks the behaviour whole (the
+    /// one that does did not apply here): it is not said to conform.
+    CheckedInPart,
+    /// A covering case failed: the behaviour did not hold.
+    DoesNotConform,
+    /// A covering case could not be carried out.
+    CouldNotCheck,
+    /// Cases of the run cover it, but none applied (what it needs the run lacks) or ran.
+    NotChecked,
+    /// No case of the run's selection covers it (`--filter` or `--partition` left them out).
+    NotSelected,
+}
+
+impl Judgement {
+    pub fn word(self) -> &'static str {
+        match self {
+            Judgement::Conforms => "conforms",
+            Judgement::WordedDifferently => "conforms, worded differently",
+            Judgement::CheckedInPart => "checked in part",
+            Judgement::DoesNotConform => "does not conform",
+            Judgement::CouldNotCheck => "could not check",
+            Judgement::NotChecked => "not checked",
+            Judgement::NotSelected => "not selected",
+        }
+    }
+
+    /// The behaviour was checked and held (in the notes' words or others).
+    pub fn holds(self) -> bool {
+        matches!(self, Judgement::Conforms | Judgement::WordedDifferently)
+    }
+}
+
+/// A text a case saw in other words than the notes'.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Wording {
+    pub case: String,
+    pub step: usize,
+    /// The notes' text (as the suite gives it).
+    pub notes: String,
+    /// The text seen.
+    pub seen: String,
+}
+
 /// One behaviour's verdict in a run.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct BehaviourVerdict {
     pub id: String,
-    /// `conforms`, `does-not-conform`, `could-not-check` or `not-run`.
-    pub verdict: &'static str,
+    pub verdict: Judgement,
     /// The cases that cover it (self-tests and mutants do not count).
     pub cases: Vec<String>,
     /// Those that failed or could not run, with their one-line messages.
     pub problems: Vec<(String, String)>,
+    /// Texts worded otherwise than the notes word them, when it conforms so.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub wording: Vec<Wording>,
+    /// Why it was not checked, or checked only in part: the reason of a covering case that
+    /// did not apply.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unchecked: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
@@ -203,41 +262,7 @@ impl RunReport {
     pub fn with_behaviours<'a>(mut self, ids: impl IntoIterator<Item = &'a str>) -> Self {
         self.behaviours = ids
             .into_iter()
-            .map(|id| {
-                let covering: Vec<&CaseResult> = self
-                    .cases
-                    .iter()
-                    .filter(|c| !c.self_test && c.covers.iter().any(|x| x == id))
-                    .collect();
-                let problems: Vec<(String, String)> = covering
-                    .iter()
-                    .filter(|c| c.status.is_failure())
-                    .map(|c| {
-                        (
-                            c.id(),
-                            c.failure
-                                .as_ref()
-                                .map(|f| f.message.clone())
-                                .unwrap_or_default(),
-                        )
-                    })
-                    .collect();
-                let verdict = if covering.iter().any(|c| c.status == CaseStatus::Failed) {
-                    "does-not-conform"
-                } else if covering.iter().any(|c| c.status == CaseStatus::Error) {
-                    "could-not-check"
-                } else if covering.iter().any(|c| c.status == CaseStatus::Passed) {
-                    "conforms"
-                } else {
-                    "not-run"
-                };
-                BehaviourVerdict {
-                    id: id.to_string(),
-                    verdict,
-                    cases: covering.iter().map(|c| c.id()).collect(),
-                    problems,
-                }
-            })
+            .map(|id| judge_behaviour(id, &self.cases))
             .collect();
         self
     }
@@ -311,6 +336,72 @@ impl RunReport {
     }
 }
 
+/// What the cases that cover `id` say of it.
+fn judge_behaviour(id: &str, cases: &[CaseResult]) -> BehaviourVerdict {
+    let covering: Vec<&CaseResult> = cases
+        .iter()
+        .filter(|c| !c.self_test && c.covers.iter().any(|x| x == id))
+        .collect();
+    let problems: Vec<(String, String)> = covering
+        .iter()
+        .filter(|c| c.status.is_failure())
+        .map(|c| {
+            let message = c.failure.as_ref().map(|f| f.message.clone());
+            (c.id(), message.unwrap_or_default())
+        })
+        .collect();
+    let passed: Vec<&&CaseResult> = covering
+        .iter()
+        .filter(|c| c.status == CaseStatus::Passed)
+        .collect();
+    let whole = passed
+        .iter()
+        .any(|c| !c.covers_in_part.iter().any(|x| x == id));
+    let wording: Vec<Wording> = passed
+        .iter()
+        .flat_map(|c| {
+            c.steps.iter().flat_map(move |s| {
+                s.wording.iter().map(move |w| Wording {
+                    case: c.id(),
+                    step: s.index,
+                    notes: w.expected.clone(),
+                    seen: w.actual.clone(),
+                })
+            })
+        })
+        .collect();
+    // A covering case that did not run, and why: what a "not checked" or "in part" says.
+    let unchecked = covering.iter().find_map(|c| match &c.status {
+        CaseStatus::Skipped(why) => Some(format!("{}: {why}", c.id())),
+        _ => None,
+    });
+    let verdict = if covering.is_empty() {
+        Judgement::NotSelected
+    } else if covering.iter().any(|c| c.status == CaseStatus::Failed) {
+        Judgement::DoesNotConform
+    } else if covering.iter().any(|c| c.status == CaseStatus::Error) {
+        Judgement::CouldNotCheck
+    } else if passed.is_empty() {
+        Judgement::NotChecked
+    } else if !whole {
+        Judgement::CheckedInPart
+    } else if !wording.is_empty() {
+        Judgement::WordedDifferently
+    } else {
+        Judgement::Conforms
+    };
+    BehaviourVerdict {
+        id: id.to_string(),
+        verdict,
+        cases: covering.iter().map(|c| c.id()).collect(),
+        problems,
+        unchecked: (!matches!(verdict, Judgement::Conforms | Judgement::WordedDifferently))
+            .then_some(unchecked)
+            .flatten(),
+        wording,
+    }
+}
+
 /// Where reports go by default: `reports/` of the repository (git-ignored).
 pub fn default_paths() -> (PathBuf, PathBuf) {
     let dir = crate::paths::reports_dir();
@@ -353,6 +444,92 @@ fn ser_time<S: serde::Serializer>(t: &SystemTime, s: S) -> Result<S::Ok, S::Erro
 }
 
 #[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::matchers::Mismatch;
+
+    fn case(name: &str, status: CaseStatus) -> CaseResult {
+        let mut c = fixtures::case("s", name, status);
+        c.covers = vec!["B".into()];
+        c
+    }
+
+    fn judged(cases: &[CaseResult]) -> BehaviourVerdict {
+        judge_behaviour("B", cases)
+    }
+
+    /// A behaviour is said to conform only on a whole check that ran and passed; what was
+    /// worded otherwise, checked in part, not checked or not selected is said as such.
+    #[test]
+    fn a_behaviour_is_judged_on_what_checked_it() {
+        let pass = case("whole", CaseStatus::Passed);
+        assert_eq!(
+            judged(std::slice::from_ref(&pass)).verdict,
+            Judgement::Conforms
+        );
+
+        let mut worded = pass.clone();
+        worded.steps[1].wording.push(Mismatch::new(
+            "stderr is worded otherwise",
+            "the notes' text",
+            "another",
+        ));
+        let v = judged(&[worded.clone()]);
+        assert_eq!(v.verdict, Judgement::WordedDifferently);
+        assert_eq!(
+            (v.wording[0].notes.as_str(), v.wording[0].seen.as_str()),
+            ("the notes' text", "another")
+        );
+        assert_eq!(v.wording[0].step, 2);
+
+        let mut in_part = case("weak", CaseStatus::Passed);
+        in_part.covers_in_part = vec!["B".into()];
+        let n_a = case(
+            "strong",
+            CaseStatus::Skipped(
+                "not applicable: needs 2 schedulable nodes, the cluster has 1".into(),
+            ),
+        );
+        let v = judged(&[in_part.clone(), n_a.clone()]);
+        assert_eq!(v.verdict, Judgement::CheckedInPart);
+        assert!(
+            v.unchecked
+                .as_deref()
+                .unwrap()
+                .contains("needs 2 schedulable nodes")
+        );
+        // The strong case passing makes it conform; a failure anywhere does not.
+        assert_eq!(
+            judged(&[in_part.clone(), pass.clone()]).verdict,
+            Judgement::Conforms
+        );
+        assert_eq!(
+            judged(&[pass.clone(), case("bad", CaseStatus::Failed)]).verdict,
+            Judgement::DoesNotConform
+        );
+        assert_eq!(judged(&[n_a]).verdict, Judgement::NotChecked);
+        assert_eq!(judged(&[]).verdict, Judgement::NotSelected);
+        let mut mutant = case("mutant", CaseStatus::Passed);
+        mutant.self_test = true;
+        assert_eq!(judged(&[mutant]).verdict, Judgement::NotSelected);
+    }
+
+    #[test]
+    fn the_closing_line_says_how_much_the_run_covers() {
+        let mut r = fixtures::report();
+        r.cases = vec![case("whole", CaseStatus::Passed)];
+        r.counts = Counts::of(&r.cases);
+        r.verdict = r.judge();
+        let r = r.with_behaviours(["B", "OTHER"]);
+        let s = summary::render(&r);
+        assert!(
+            s.contains("ok: conforms on 1 of 2 behaviours; 1 not selected: OTHER (on kind v1.37.2"),
+            "{s}"
+        );
+    }
+}
+
+#[cfg(test)]
 pub(crate) mod fixtures {
     //! Results as a run would make them, for report tests.
     use super::*;
@@ -370,6 +547,7 @@ pub(crate) mod fixtures {
             timeout: Duration::from_secs(120),
             log: vec!["pod/kuard: held after 1.25s".into()],
             metrics: Default::default(),
+            wording: Vec::new(),
             error: None,
             mismatch: None,
         }
@@ -382,6 +560,7 @@ pub(crate) mod fixtures {
             case: name.into(),
             file: format!("suites/{suite}.yaml"),
             covers: vec!["LIVENESS-HTTP".into()],
+            covers_in_part: Vec::new(),
             namespace: format!("pc-abc123-{suite}-{name}"),
             status,
             duration: Duration::from_millis(if failing { 30_500 } else { 4_200 }),

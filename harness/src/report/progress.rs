@@ -72,6 +72,9 @@ pub fn case_line(r: &CaseResult) -> String {
     if r.expected_failure {
         s.push_str("  (failed as expected)");
     }
+    if r.status == CaseStatus::Passed && r.wording().next().is_some() {
+        s.push_str("  (worded differently)");
+    }
     match (&r.status, &r.failure) {
         (CaseStatus::Failed | CaseStatus::Error, Some(f)) => {
             s.push_str("\n      ");

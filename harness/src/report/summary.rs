@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use super::{Counts, RunReport, Verdict};
+use super::{Counts, Judgement, RunReport, Verdict};
 use crate::runner::result::CaseStatus;
 
 /// How many of the slowest cases to show.
@@ -87,6 +87,36 @@ fn slowest(s: &mut String, r: &RunReport) {
     }
 }
 
+/// How much of the catalogue the run checked: `conforms on 27 of 32 behaviours; 1 worded
+/// differently: EXEC-NO-BASH; 4 not checked: …`. Empty without behaviours.
+fn coverage(r: &RunReport) -> String {
+    let total = r.behaviours.len();
+    if total == 0 {
+        return String::new();
+    }
+    let of = |j: Judgement| -> Vec<&str> {
+        r.behaviours
+            .iter()
+            .filter(|b| b.verdict == j)
+            .map(|b| b.id.as_str())
+            .collect()
+    };
+    let held = r.behaviours.iter().filter(|b| b.verdict.holds()).count();
+    let mut s = format!("conforms on {held} of {total} behaviours");
+    for j in [
+        Judgement::WordedDifferently,
+        Judgement::CheckedInPart,
+        Judgement::NotChecked,
+        Judgement::NotSelected,
+    ] {
+        let ids = of(j);
+        if !ids.is_empty() {
+            s.push_str(&format!("; {} {}: {}", ids.len(), j.word(), ids.join(", ")));
+        }
+    }
+    s
+}
+
 fn closing(s: &mut String, r: &RunReport) {
     let cnt = r.counts;
     let on = if r.facts.provider.is_empty() {
@@ -125,7 +155,7 @@ fn closing(s: &mut String, r: &RunReport) {
             let ids: Vec<&str> = r
                 .behaviours
                 .iter()
-                .filter(|b| b.verdict == "does-not-conform")
+                .filter(|b| b.verdict == Judgement::DoesNotConform)
                 .map(|b| b.id.as_str())
                 .collect();
             if ids.is_empty() {
@@ -148,9 +178,14 @@ fn closing(s: &mut String, r: &RunReport) {
             }
         ),
     };
+    let covered = match coverage(r) {
+        c if c.is_empty() => c,
+        c if why.is_empty() => format!(": {c}"),
+        c => format!("; {c}"),
+    };
     let _ = writeln!(
         s,
-        "\n{}{why} (on {on}, {:.1}s)",
+        "\n{}{why}{covered} (on {on}, {:.1}s)",
         r.verdict.word(),
         r.duration.as_secs_f64()
     );

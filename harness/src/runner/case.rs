@@ -13,6 +13,7 @@ use super::{Environment, diagnostics, namespace};
 use crate::api::watch::TimedOut;
 use crate::fields::template::Vars;
 use crate::kubectl::Kubectl;
+use crate::matchers::Mismatch;
 use crate::matchers::text::quote_block;
 use crate::steps::{CaseEnv, Step, StepCx, StepError};
 use crate::suite::Case;
@@ -65,7 +66,14 @@ pub async fn run(env: &Environment, case: &Case, cancel: &CancellationToken) -> 
         }
     };
 
-    let failed = run_steps(case, &case_env, case_deadline, &mut result.steps).await;
+    let failed = run_steps(
+        case,
+        &case_env,
+        case_deadline,
+        env.strict_wording,
+        &mut result.steps,
+    )
+    .await;
     result.step_time = result.steps.iter().map(|s| s.duration).sum();
     result.metrics = result
         .steps
@@ -161,11 +169,14 @@ async fn open(
 }
 
 /// Every step in order until one fails; those after it are recorded as not run. Returns the
-/// failed step's index and error.
+/// failed step's index and error. A step whose texts are worded otherwise than the notes word
+/// them passes, with the differences kept, unless the run enforces the notes' wording
+/// (`strict_wording`): then the first difference fails it.
 async fn run_steps(
     case: &Case,
     env: &CaseEnv,
     case_deadline: Instant,
+    strict_wording: bool,
     results: &mut Vec<StepResult>,
 ) -> Option<(usize, StepError)> {
     let mut failed = None;
@@ -181,15 +192,24 @@ async fn run_steps(
             timeout: step.timeout(),
             log: Vec::new(),
             metrics: Default::default(),
+            wording: Vec::new(),
             error: None,
             mismatch: None,
         };
         if failed.is_none() {
             let started = Instant::now();
-            let (outcome, log, metrics) = run_step(step, env, case, case_deadline).await;
+            let ran = run_step(step, env, case, case_deadline).await;
             r.duration = started.elapsed();
-            r.log = log;
-            r.metrics = metrics;
+            let outcome = match (ran.outcome, ran.wording.first()) {
+                (Ok(()), Some(w)) if strict_wording => Err(StepError::Failed(Mismatch {
+                    summary: format!("{} (the notes' wording is enforced)", w.summary),
+                    ..w.clone()
+                })),
+                (outcome, _) => outcome,
+            };
+            r.log = ran.log;
+            r.metrics = ran.metrics;
+            r.wording = ran.wording;
             r.status = match &outcome {
                 Ok(()) => StepStatus::Passed,
                 Err(e) if e.is_behaviour() => StepStatus::Failed,
@@ -206,17 +226,16 @@ async fn run_steps(
     failed
 }
 
+/// What running one step gave: its outcome, and what its context kept.
+struct Ran {
+    outcome: Result<(), StepError>,
+    log: Vec<String>,
+    metrics: std::collections::BTreeMap<String, f64>,
+    wording: Vec<Mismatch>,
+}
+
 /// One step within its own deadline and the case's, with a hard stop beyond both.
-async fn run_step(
-    step: &Step,
-    env: &CaseEnv,
-    case: &Case,
-    case_deadline: Instant,
-) -> (
-    Result<(), StepError>,
-    Vec<String>,
-    std::collections::BTreeMap<String, f64>,
-) {
+async fn run_step(step: &Step, env: &CaseEnv, case: &Case, case_deadline: Instant) -> Ran {
     let started = Instant::now();
     let timeout = step.timeout();
     let case_left = case_deadline.saturating_duration_since(started);
@@ -244,7 +263,12 @@ async fn run_step(
         }
         other => other,
     };
-    (outcome, cx.log, cx.metrics)
+    Ran {
+        outcome,
+        log: cx.log,
+        metrics: cx.metrics,
+        wording: cx.wording,
+    }
 }
 
 /// A case with `expect_failure` passes only when a step's CHECK failed — not when the step
@@ -475,6 +499,91 @@ mod tests {
         assert!(
             env.janitor.finish().await.is_empty(),
             "no namespace was made"
+        );
+    }
+}
+
+#[cfg(test)]
+mod wording_tests {
+    //! A step whose text holds what the behaviour needs in other words than the notes':
+    //! passed with the difference kept, or failed when the run enforces the notes' wording.
+    //! A stand-in kubectl prints the text; no cluster is needed.
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+
+    fn case() -> Case {
+        let text = r#"suite: s
+cases:
+  - name: c
+    covers: [EXEC-NO-BASH]
+    steps:
+      - kubectl:
+          args: [exec, kuard, --, bash]
+          exit: 1
+          stderr:
+            contains: bash
+            wording: { regex: ': unknown$' }
+"#;
+        let cat = crate::suite::Catalogue {
+            behaviours: vec![crate::suite::Behaviour::named("EXEC-NO-BASH")],
+        };
+        crate::suite::loader::parse_suite(std::path::Path::new("s.yaml"), text, &cat)
+            .unwrap()
+            .cases
+            .remove(0)
+    }
+
+    async fn run_with(strict: bool, dir: &std::path::Path) -> (Vec<StepResult>, Option<StepError>) {
+        let bin = dir.join("kubectl");
+        std::fs::write(
+            &bin,
+            "#!/bin/sh\necho 'error: executable file `bash` not found in $PATH: No such file or directory' >&2\nexit 1\n",
+        )
+        .unwrap();
+        std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let client =
+            kube::Client::try_from(kube::Config::new("https://127.0.0.1:1".parse().unwrap()))
+                .unwrap();
+        let env = CaseEnv {
+            client: client.clone(),
+            namespace: "ns".into(),
+            vars: Vars::for_validation(),
+            kubectl: Kubectl::new(&bin, "/dev/null"),
+            resolver: std::sync::Arc::new(crate::api::resolve::Resolver::new(client)),
+            workdir: dir.to_path_buf(),
+            suite_dir: dir.to_path_buf(),
+            cancel: CancellationToken::new(),
+        };
+        let mut steps = Vec::new();
+        let far = Instant::now() + Duration::from_secs(30);
+        let failed = run_steps(&case(), &env, far, strict, &mut steps).await;
+        (steps, failed.map(|(_, e)| e))
+    }
+
+    #[tokio::test]
+    async fn a_text_in_other_words_passes_with_the_difference_kept_unless_wording_is_enforced() {
+        let dir = tempfile::tempdir().unwrap();
+        let (steps, failed) = run_with(false, dir.path()).await;
+        assert!(failed.is_none(), "{failed:?}");
+        assert_eq!(steps[0].status, StepStatus::Passed);
+        let w = &steps[0].wording[0];
+        assert_eq!(
+            w.expected,
+            "as the notes word it: stderr to match /: unknown$/"
+        );
+        assert!(
+            w.actual.contains("No such file or directory"),
+            "{}",
+            w.actual
+        );
+
+        let (steps, failed) = run_with(true, dir.path()).await;
+        assert_eq!(steps[0].status, StepStatus::Failed);
+        let m = failed.unwrap().mismatch().cloned().unwrap();
+        assert_eq!(
+            m.summary,
+            "stderr is worded otherwise than the notes word it (the notes' wording is enforced)"
         );
     }
 }

@@ -72,6 +72,8 @@ pub struct Environment {
     /// Where the run's pods go (runtime class, node selector, tolerations); in place from
     /// set-up until [`Environment::finish_cleanup`].
     pub placement: placement::Placement,
+    /// A text worded otherwise than the notes word it fails its step (`--strict-wording`).
+    pub strict_wording: bool,
 }
 
 impl Environment {
@@ -101,6 +103,7 @@ impl Environment {
                 .collect(),
             slots: None,
             placement: Default::default(),
+            strict_wording: false,
         }
     }
 
@@ -123,6 +126,7 @@ impl Environment {
             image_features: self.image_features.clone(),
             slots: self.slots.clone(),
             placement: self.placement.clone(),
+            strict_wording: self.strict_wording,
         }
     }
 

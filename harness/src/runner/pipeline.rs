@@ -266,6 +266,7 @@ mod tests {
             cluster: Default::default(),
             images: None,
             keep_on_failure: false,
+            strict_wording: false,
             run_id: "t1".into(),
             placement: placement.clone(),
         };

@@ -71,6 +71,10 @@ pub struct StepResult {
     /// What the step measured (`record:`): seconds, or plain numbers.
     #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub metrics: std::collections::BTreeMap<String, f64>,
+    /// Texts that held every clause but are worded otherwise than the notes word them: the
+    /// notes' text as expected, the text seen as actual.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub wording: Vec<Mismatch>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -154,6 +158,9 @@ pub struct CaseResult {
     /// The suite file.
     pub file: String,
     pub covers: Vec<String>,
+    /// Of `covers`, those the case checks only in part.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub covers_in_part: Vec<String>,
     pub namespace: String,
     #[serde(flatten)]
     pub status: CaseStatus,
@@ -197,6 +204,7 @@ impl CaseResult {
             case: case.name.clone(),
             file: case.file.display().to_string(),
             covers: case.covers.clone(),
+            covers_in_part: case.covers_in_part.clone(),
             namespace: namespace.to_string(),
             status: CaseStatus::Passed,
             duration: Duration::ZERO,
@@ -239,6 +247,13 @@ impl CaseResult {
         r
     }
 
+    /// Texts its steps saw in other words than the notes', by step.
+    pub fn wording(&self) -> impl Iterator<Item = (usize, &Mismatch)> {
+        self.steps
+            .iter()
+            .flat_map(|s| s.wording.iter().map(move |w| (s.index, w)))
+    }
+
     /// Why the case did not pass, whole: its failure as the reports show it in detail, or
     /// why it did not run.
     pub fn account(&self) -> String {
@@ -253,6 +268,12 @@ impl CaseResult {
     /// The step log as text, for JUnit's system-out and terminal output.
     pub fn step_log(&self) -> String {
         let mut s = String::new();
+        for (step, w) in self.wording() {
+            s.push_str(&format!(
+                "worded differently at step {step}: {}\n  {}\n  seen: {}\n",
+                w.summary, w.expected, w.actual
+            ));
+        }
         for st in &self.steps {
             s.push_str(&format!(
                 "[{}] step {} {} ({}) {:.2}s  at {}\n",

@@ -51,6 +51,8 @@ pub struct SetupOptions {
     /// `None`: offline when the images can be loaded into the cluster, else book.
     pub images: Option<ImagesMode>,
     pub keep_on_failure: bool,
+    /// Fail a text worded otherwise than the notes word it (`--strict-wording`).
+    pub strict_wording: bool,
     pub run_id: String,
     /// Where the run's pods go (`--runtime-class`, `--node-selector`, `--toleration`).
     pub placement: super::placement::Placement,
@@ -205,6 +207,7 @@ async fn finish(
         image_features: map.features().clone(),
         slots: None,
         placement: Default::default(),
+        strict_wording: opts.strict_wording,
     };
     Ok((env, mode))
 }

@@ -124,7 +124,7 @@ fn check_rejection(
     code: u16,
     reason: &str,
     message: &str,
-    cx: &StepCx<'_>,
+    cx: &mut StepCx<'_>,
 ) -> Result<(), StepError> {
     let actual = format!("{code} {reason}: {message}");
     if let Some(c) = want.code
@@ -146,11 +146,7 @@ fn check_rejection(
         )));
     }
     if let Some(m) = &want.message {
-        let m = m
-            .compile(cx.vars())
-            .map_err(|e| StepError::Invalid(e.to_string()))?;
-        m.check("the rejection message", message)
-            .map_err(StepError::Failed)?;
+        cx.check_text(m, "the rejection message", message)?;
     }
     Ok(())
 }

@@ -19,6 +19,7 @@ use crate::api::watch::TimedOut;
 use crate::fields::Dur;
 use crate::fields::template::Vars;
 use crate::matchers::Mismatch;
+use crate::matchers::text::{CompiledText, TextSpec};
 
 /// What one kind of step is: its schema is the implementing type; these are its rules and
 /// its behaviour.
@@ -98,6 +99,8 @@ pub struct StepCx<'a> {
     pub log: Vec<String>,
     /// Figures the step measured (`record:`), in seconds or as numbers, by name.
     pub metrics: std::collections::BTreeMap<String, f64>,
+    /// Texts that held every clause but are worded otherwise than the notes word them.
+    pub wording: Vec<Mismatch>,
 }
 
 impl<'a> StepCx<'a> {
@@ -107,6 +110,7 @@ impl<'a> StepCx<'a> {
             deadline,
             log: Vec::new(),
             metrics: Default::default(),
+            wording: Vec::new(),
         }
     }
 
@@ -118,6 +122,30 @@ impl<'a> StepCx<'a> {
     pub fn record(&mut self, name: &str, value: f64) {
         self.note(format!("recorded {name} = {value:.3}"));
         self.metrics.insert(name.to_string(), value);
+    }
+
+    /// Judge `text` by `spec` (see [`StepCx::judge_text`]).
+    pub fn check_text(&mut self, spec: &TextSpec, what: &str, text: &str) -> Result<(), StepError> {
+        let m = spec
+            .compile(self.vars())
+            .map_err(|e| StepError::Invalid(e.to_string()))?;
+        self.judge_text(&m, what, text)
+    }
+
+    /// A clause `text` breaks fails the step; when it holds every clause but is worded
+    /// otherwise than the notes word it, the difference is kept for the reports.
+    pub fn judge_text(
+        &mut self,
+        m: &CompiledText,
+        what: &str,
+        text: &str,
+    ) -> Result<(), StepError> {
+        m.check(what, text).map_err(StepError::Failed)?;
+        if let Some(w) = m.wording_differs(what, text) {
+            self.note(format!("{}: {}", w.summary, w.expected));
+            self.wording.push(w);
+        }
+        Ok(())
     }
 
     pub fn ns(&self) -> &str {

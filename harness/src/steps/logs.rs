@@ -78,6 +78,7 @@ const KEYS: &[&str] = &[
     "not_regex",
     "min_lines",
     "max_lines",
+    "wording",
 ];
 
 /// The step's own keys and the text match's clauses from one map, each read in place (so an
@@ -214,7 +215,7 @@ impl StepKind for Logs {
         }
         let text = log.read(cx).await?;
         match judge(&m, log.what, &text) {
-            Judged::Holds => Ok(()),
+            Judged::Holds => cx.judge_text(&m, log.what, &text),
             Judged::Never(mm) => Err(StepError::Failed(mm)),
             Judged::NotYet(mm) if self.previous => Err(StepError::Failed(mm)),
             Judged::NotYet(_) => log.follow_until(cx, &m).await,
@@ -393,6 +394,7 @@ impl Log {
             let text = self.read(cx).await?;
             match judge(m, self.what, &text) {
                 Judged::Holds => {
+                    cx.judge_text(m, self.what, &text)?;
                     cx.note(format!(
                         "followed the log for {:.2}s, then read it whole: it matches",
                         started.elapsed().as_secs_f64()
@@ -431,7 +433,7 @@ impl Log {
         })
         .await?;
         let text = self.read(cx).await?;
-        m.check(self.what, &text).map_err(StepError::Failed)?;
+        cx.judge_text(m, self.what, &text)?;
         cx.note(format!("{what}: held throughout {}", Dur(window)));
         Ok(())
     }

@@ -98,10 +98,7 @@ pub(crate) fn check(
         ("stderr", stderr, &out.stderr),
     ] {
         if let Some(spec) = spec {
-            let m = spec
-                .compile(cx.vars())
-                .map_err(|e| StepError::Invalid(e.to_string()))?;
-            m.check(what, text).map_err(StepError::Failed)?;
+            cx.check_text(spec, what, text)?;
         }
     }
     Ok(())

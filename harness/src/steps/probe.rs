@@ -145,11 +145,7 @@ impl StepKind for Probe {
                 )));
             }
             if let Some(b) = &self.body {
-                let m = b
-                    .compile(cx.vars())
-                    .map_err(|e| StepError::Invalid(e.to_string()))?;
-                m.check(&format!("the body of GET {path}"), &text)
-                    .map_err(StepError::Failed)?;
+                cx.check_text(b, &format!("the body of GET {path}"), &text)?;
             }
         }
         Ok(())

@@ -110,6 +110,8 @@ pub struct Case {
     pub name: String,
     pub description: Option<String>,
     pub covers: Vec<String>,
+    /// Of `covers`, the behaviours it checks only in part (`covers_in_part:`).
+    pub covers_in_part: Vec<String>,
     pub timeout: Duration,
     /// Schedulable nodes the case needs (`nodes:`, default 1).
     pub nodes: u32,
@@ -301,6 +303,7 @@ pub fn parse_suite(
             name: c.name.value,
             description: c.description,
             covers: c.covers.value.into_iter().map(|s| s.value).collect(),
+            covers_in_part: c.covers_in_part.into_iter().map(|s| s.value).collect(),
             timeout: c.timeout.map_or(DEFAULT_CASE_TIMEOUT, |d| d.0),
             nodes: c.nodes.as_ref().map_or(1, |n| n.value),
             needs: c
@@ -398,6 +401,18 @@ fn check_case(c: &CaseSpec, catalogue: &Catalogue, at: &mut CaseErrors<'_>) {
                     "unknown behaviour ID `{}`{}",
                     id.value,
                     suggest(&id.value, catalogue)
+                ),
+            );
+        }
+    }
+    for id in &c.covers_in_part {
+        if !c.covers.value.iter().any(|x| x.value == id.value) {
+            at.push(
+                id.referenced,
+                "covers_in_part",
+                format!(
+                    "`{}` is not in `covers`; hint: name in `covers_in_part` those of `covers` the case checks only in part",
+                    id.value
                 ),
             );
         }
@@ -626,7 +641,7 @@ mod tests {
         assert_eq!(
             errors("suite: s\ncases:\n  - name: a\n    covers: [EXEC]\n    stepz: []\n"),
             vec![
-                "D/s.yaml:5:5: cases[0].stepz: unknown field `stepz`, expected one of name, description, covers, timeout, nodes, needs, ignore, expect_failure, steps"
+                "D/s.yaml:5:5: cases[0].stepz: unknown field `stepz`, expected one of name, description, covers, covers_in_part, timeout, nodes, needs, ignore, expect_failure, steps"
             ]
         );
         assert_eq!(
@@ -644,7 +659,7 @@ mod tests {
         assert_eq!(
             step_errors("exec: { pod: kuard, command: [ls], stdout: { contain: x } }"),
             vec![
-                "D/s.yaml:6:54: cases[0].steps[0].exec.stdout.contain: unknown field `contain`, expected one of by_version, equals, contains, not_contains, regex, not_regex, min_lines, max_lines"
+                "D/s.yaml:6:54: cases[0].steps[0].exec.stdout.contain: unknown field `contain`, expected one of by_version, equals, contains, not_contains, regex, not_regex, min_lines, max_lines, wording"
             ]
         );
     }

@@ -7,6 +7,8 @@
 //!   - name: failing-liveness-restarts-the-container
 //!     description: ...
 //!     covers: [LIVENESS-HTTP, LOGS-PREVIOUS]   # IDs of suites/behaviours.yaml
+//!     covers_in_part: [LOGS-PREVIOUS]  # of those, the ones it checks only in part: on its own
+//!                                    #   it does not make them conform ("checked in part")
 //!     timeout: 3m                    # the whole case (default 5m)
 //!     nodes: 2                       # needs this many schedulable nodes; on fewer the
 //!                                    #   case is "not applicable", never failed (default 1)
@@ -45,6 +47,8 @@ pub struct CaseSpec {
     #[serde(default)]
     pub description: Option<String>,
     pub covers: Spanned<Vec<Spanned<String>>>,
+    #[serde(default)]
+    pub covers_in_part: Vec<Spanned<String>>,
     #[serde(default)]
     pub timeout: Option<Dur>,
     #[serde(default)]

@@ -128,6 +128,7 @@ pub fn parse(path: &Path, text: &str, suites: &Suites) -> Result<Sabotage, Vec<L
             name: what.to_string(),
             description: None,
             covers: Vec::new(),
+            covers_in_part: Vec::new(),
             timeout: Duration::from_secs(120),
             nodes: 1,
             needs: Vec::new(),
