@@ -1155,6 +1155,115 @@ async fn a_cluster_pulls_the_fixture_images_from_a_registry_and_runs_the_catalog
     );
 }
 
+/// `--images book-like`: podcheck's kuard with its extras off (the `kuard-book` image),
+/// answering only as the book's kuard (v0.10.0) does. On one cluster the whole catalogue
+/// runs with it: every case that does not say `needs: [kuard-extras]` must pass (else it
+/// uses something the book's image lacks, and would fail there, as four pod-sharing cases
+/// once did), and every case that says so is "not applicable". Cases that need more nodes
+/// than the one here, or are marked `ignore:`, are left out as in any run.
+async fn every_case_without_the_extras_passes_with_the_book_like_image() {
+    let built = tokio::task::spawn_blocking(|| {
+        podcheck::image::build_all(&podcheck::image::default_out_dir())
+    })
+    .await
+    .unwrap()
+    .expect("fixture images");
+    let book: Vec<std::path::PathBuf> = built
+        .iter()
+        .filter(|i| i.name == "kuard-book")
+        .map(|i| i.archive.clone())
+        .collect();
+    assert_eq!(book.len(), 1, "build_all builds kuard-book");
+
+    let _serial = SERIAL.lock().await;
+    let cluster = cluster::acquire(&kind_options())
+        .await
+        .expect("a kind cluster");
+    cluster
+        .load_images(&book)
+        .await
+        .expect("loading kuard-book into the node");
+    let kubeconfig = std::fs::canonicalize(cluster.kubeconfig()).unwrap();
+    let reports = tempfile::tempdir().unwrap();
+    let json_report = reports.path().join("podcheck.json");
+    let out = within(
+        "the catalogue with --images book-like",
+        900,
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_podcheck"))
+            .arg("run")
+            .arg("--kubeconfig")
+            .arg(&kubeconfig)
+            .args(["--images", "book-like", "--parallel"])
+            .arg(std::env::var("PODCHECK_PARALLEL").unwrap_or_else(|_| "8".into()))
+            .arg("--json")
+            .arg(&json_report)
+            .output(),
+    )
+    .await
+    .unwrap();
+    cluster.shutdown().await;
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(&json_report).unwrap_or_else(|e| panic!("no JSON report ({e}):\n{text}")),
+    )
+    .unwrap();
+    assert_eq!(
+        json["facts"]["images_mode"], "booklike",
+        "{}",
+        json["facts"]
+    );
+    let suites = podcheck::suite::load(&[]).expect("the repository's suites");
+    let (mut passed, mut not_applicable, mut wrong) = (0, 0, Vec::new());
+    for c in json["cases"].as_array().unwrap() {
+        let id = format!(
+            "{}::{}",
+            c["suite"].as_str().unwrap(),
+            c["case"].as_str().unwrap()
+        );
+        let case = suites
+            .cases()
+            .find(|k| k.id() == id)
+            .unwrap_or_else(|| panic!("{id} is not a case of suites/"));
+        let status = c["status"].as_str().unwrap_or_default();
+        let reason = c["reason"].as_str().unwrap_or_default();
+        let extras = case.needs.iter().any(|n| n == "kuard-extras");
+        if extras {
+            if status == "skipped" && reason.starts_with("not applicable") {
+                not_applicable += 1;
+            } else {
+                wrong.push(format!("{id} needs kuard-extras but was {status} {reason}"));
+            }
+        } else if case.nodes > 1 || case.ignore.is_some() {
+            if status != "skipped" && status != "passed" {
+                wrong.push(format!("{id}: {status} {}", c["failure"]));
+            }
+        } else if status == "passed" {
+            passed += 1;
+        } else {
+            wrong.push(format!("{id}: {status} {reason} {}", c["failure"]));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "with the book-like image:\n{}\n\nthe run:\n{text}",
+        wrong.join("\n")
+    );
+    assert!(
+        passed >= 20 && not_applicable >= 5,
+        "{passed} passed, {not_applicable} not applicable: the catalogue did not run\n{text}"
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "run --images book-like:\n{text}"
+    );
+    eprintln!("book-like: {passed} cases passed, {not_applicable} not applicable");
+}
+
 /// A registry that refuses the push, or none at the address: the error names the address,
 /// what the registry answered (the HTTP status) and what to do; nothing is half-reported.
 async fn a_registry_that_refuses_or_cannot_be_reached_is_named_with_the_fix() {
@@ -1279,6 +1388,11 @@ fn main() -> std::process::ExitCode {
             "a_cluster_pulls_the_fixture_images_from_a_registry_and_runs_the_catalogue",
             true,
             a_cluster_pulls_the_fixture_images_from_a_registry_and_runs_the_catalogue,
+        ),
+        trial(
+            "every_case_without_the_extras_passes_with_the_book_like_image",
+            true,
+            every_case_without_the_extras_passes_with_the_book_like_image,
         ),
         trial(
             "a_registry_that_refuses_or_cannot_be_reached_is_named_with_the_fix",

@@ -1,5 +1,6 @@
 //! Logical image names (what suites and fixtures write: `${image.kuard}`) mapped to the
-//! references a run uses: podcheck's offline images (the default) or the book's.
+//! references a run uses: podcheck's offline images (the default), the book's, or the
+//! book-like one (podcheck's kuard with its extras off, standing in for the book's).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -45,6 +46,21 @@ impl ImageMap {
                 .collect(),
             features: BTreeSet::new(),
         }
+    }
+
+    /// Book-like: the book's logical names (only `kuard`), each mapped to podcheck's image
+    /// that behaves as the book's does (`kuard-book`: the extras off), and no features. What
+    /// passes with these images uses nothing the book's image lacks; `None` when `images`
+    /// has no book-like image.
+    pub fn book_like(images: &[FixtureImage]) -> Option<Self> {
+        let book = images.iter().find(|i| i.name == "kuard-book")?;
+        Some(ImageMap {
+            refs: BOOK_IMAGES
+                .iter()
+                .map(|(k, _)| (k.to_string(), book.reference.clone()))
+                .collect(),
+            features: BTreeSet::new(),
+        })
     }
 
     /// Whether these images have a feature of [`super::FEATURES`].
@@ -104,6 +120,23 @@ mod tests {
         );
         assert_eq!(m.len(), 2);
         assert!(m.has("kuard-extras"));
+    }
+
+    #[test]
+    fn book_like_maps_kuard_to_the_book_like_image_without_features() {
+        let img = |name: &str| FixtureImage {
+            name: name.into(),
+            reference: format!("podcheck.local/{name}:0123456789ab"),
+            archive: format!("/x/{name}.tar").into(),
+            digest: "sha256:00".into(),
+        };
+        let m = ImageMap::book_like(&[img("kuard"), img("kuard-bash"), img("kuard-book")]).unwrap();
+        assert_eq!(
+            m.iter().collect::<Vec<_>>(),
+            [("kuard", "podcheck.local/kuard-book:0123456789ab")]
+        );
+        assert!(!m.has("kuard-extras") && m.features().is_empty());
+        assert_eq!(ImageMap::book_like(&[img("kuard")]), None);
     }
 
     /// Every `${image.<name>}` in the chapter's manifests names an image podcheck builds,

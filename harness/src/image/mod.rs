@@ -1,10 +1,11 @@
 //! The fixture images, assembled offline as OCI image archives: no Docker, no registry.
 //!
 //! - [`build_all`] builds `kuard` (podcheck's kuard-compatible workload with busybox, and
-//!   no `bash`, like the chapter's image) and the `kuard-bash` mutant, and returns one
-//!   [`FixtureImage`] each: its reference, archive and manifest digest.
+//!   no `bash`, like the chapter's image), the `kuard-bash` mutant and `kuard-book` (kuard
+//!   with its extras off), and returns one [`FixtureImage`] each: its reference, archive
+//!   and manifest digest.
 //! - [`ImageMap`] maps the logical names suites use to the references of a run: these
-//!   images (offline, the default) or the book's.
+//!   images (offline, the default), the book's, or the book-like one.
 //!
 //! Reproducible: the same inputs (kuard binary, busybox binary, image layout) give the
 //! same bytes and so the same digest. The reference's tag is a hash of those inputs
@@ -53,7 +54,7 @@ pub fn feature(name: &str) -> Option<&'static str> {
 }
 
 /// The logical names [`build_all`] builds, in its order.
-pub const IMAGE_NAMES: &[&str] = &["kuard", "kuard-bash"];
+pub const IMAGE_NAMES: &[&str] = &["kuard", "kuard-bash", "kuard-book"];
 
 /// Changes whenever the archive format changes, so old cached archives are not reused.
 const FORMAT: &str = "podcheck-image-archive/1";
@@ -61,7 +62,7 @@ const FORMAT: &str = "podcheck-image-archive/1";
 /// A built image archive.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FixtureImage {
-    /// The logical name suites use: `kuard`, `kuard-bash`.
+    /// The logical name: `kuard`, `kuard-bash`, `kuard-book`.
     pub name: String,
     /// `podcheck.local/<name>:<12 hex of the input hash>`.
     pub reference: String,
@@ -83,7 +84,8 @@ pub fn build_all(out_dir: &Path) -> Result<Vec<FixtureImage>, ImageError> {
     let kuard = kuard_bin::obtain(&crate::paths::repo_root())?;
     let kuard_image = rootfs::kuard(&kuard, &busybox);
     let mutant = rootfs::kuard_bash(&kuard_image);
-    [kuard_image, mutant]
+    let book = rootfs::kuard_book(&kuard_image);
+    [kuard_image, mutant, book]
         .iter()
         .map(|spec| build_image(spec, out_dir))
         .collect()

@@ -1,7 +1,8 @@
 //! What the images contain, as a sorted list of entries (the layer is written from it in
-//! order), and the two images podcheck builds: `kuard` (kuard + busybox, no `bash`, as the
-//! chapter's image) and the `kuard-bash` mutant (the same plus a `bash`), which exists to
-//! show that the EXEC-NO-BASH check can fail.
+//! order), and the images podcheck builds: `kuard` (kuard + busybox, no `bash`, as the
+//! chapter's image), the `kuard-bash` mutant (the same plus a `bash`), which exists to
+//! show that the EXEC-NO-BASH check can fail, and `kuard-book` (the same as `kuard` with
+//! podcheck's extras turned off), which stands in for the book's image.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -139,6 +140,19 @@ pub fn kuard(kuard: &KuardBinary, busybox: &Busybox) -> ImageSpec {
             exposed_ports: vec!["8080/tcp".into()],
         },
     }
+}
+
+/// What turns the kuard fixture's extras off (`fixtures/kuard/src/cli.rs`, `EXTRAS_ENV`).
+pub const EXTRAS_OFF: &str = "KUARD_PODCHECK_EXTRAS=off";
+
+/// The book-like image: the kuard image, same files, with [`EXTRAS_OFF`] in its config's
+/// environment (so a manifest's `command:` keeps it): podcheck's kuard answering only as
+/// kuard does, for checking that the cases which claim to need nothing more really don't.
+pub fn kuard_book(kuard_image: &ImageSpec) -> ImageSpec {
+    let mut spec = kuard_image.clone();
+    spec.name = "kuard-book";
+    spec.run.env.push(EXTRAS_OFF.into());
+    spec
 }
 
 /// The mutant: the kuard image plus `/bin/bash`.

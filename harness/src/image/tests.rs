@@ -1,6 +1,6 @@
 //! Tests of the image assembly. Most use the host's real busybox (Debian's
 //! `busybox-static`) and a stand-in for the kuard binary, so they need no cargo build;
-//! `build_all_builds_both_images_reproducibly` builds the real thing.
+//! `build_all_builds_every_image_reproducibly` builds the real thing.
 
 use std::sync::Arc;
 
@@ -179,6 +179,34 @@ fn mutant_has_a_bash() {
     assert_eq!((bash.kind, bash.mode), (EntryType::Regular, 0o755));
 }
 
+/// The book-like image: kuard's files, kuard's command, the extras off in its environment.
+#[test]
+fn book_like_image_is_kuard_with_the_extras_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let (kuard, _) = specs("x");
+    let book = rootfs::kuard_book(&kuard);
+    let img = build_image(&book, dir.path()).unwrap();
+    assert_eq!(img.name, "kuard-book");
+    assert!(img.reference.starts_with("podcheck.local/kuard-book:"));
+    let i = read_archive(&img.archive).unwrap();
+    assert_eq!(i.config.config.cmd, ["/kuard"]);
+    assert!(
+        i.config
+            .config
+            .env
+            .iter()
+            .any(|e| e == "KUARD_PODCHECK_EXTRAS=off")
+    );
+    assert!(i.config.config.env.iter().any(|e| e.starts_with("PATH=")));
+    let paths = |s: &rootfs::ImageSpec| {
+        s.rootfs
+            .iter()
+            .map(|(p, _)| p.to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(paths(&book), paths(&kuard));
+}
+
 #[test]
 fn an_existing_archive_is_reused_and_a_corrupt_one_rebuilt() {
     let dir = tempfile::tempdir().unwrap();
@@ -242,9 +270,9 @@ fn file_data_is_shared_not_copied_per_image() {
     assert!(Arc::ptr_eq(&data(&k), &data(&b)));
 }
 
-/// The real thing: builds kuard with cargo (a no-op when up to date) and both images.
+/// The real thing: builds kuard with cargo (a no-op when up to date) and every image.
 #[test]
-fn build_all_builds_both_images_reproducibly() {
+fn build_all_builds_every_image_reproducibly() {
     let dir = tempfile::tempdir().unwrap();
     let images = build_all(dir.path()).unwrap_or_else(|e| panic!("{e}"));
     let names: Vec<&str> = images.iter().map(|i| i.name.as_str()).collect();
@@ -269,4 +297,6 @@ fn build_all_builds_both_images_reproducibly() {
     let map = ImageMap::offline(&images);
     assert_eq!(map.get("kuard"), Some(images[0].reference.as_str()));
     assert_eq!(map.get("kuard-bash"), Some(images[1].reference.as_str()));
+    let book_like = ImageMap::book_like(&images).unwrap();
+    assert_eq!(book_like.get("kuard"), Some(images[2].reference.as_str()));
 }

@@ -21,18 +21,25 @@ pub enum ImagesMode {
     Offline,
     /// The book's images, pulled by the cluster from their registry.
     Book,
+    /// Book-like: podcheck's `kuard-book` image (its kuard with the extras off, answering
+    /// only as the book's kuard does), built offline and loaded as `offline` loads them,
+    /// under the book's logical names and with no features: cases that need podcheck's
+    /// extras are not applicable, and every other case must pass as it would with the
+    /// book's image. For clusters that cannot pull the book's image.
+    BookLike,
     /// podcheck's own images, pushed to `--registry` and pulled from there by the cluster.
     #[value(skip)]
     Registry,
 }
 
 impl ImagesMode {
-    /// `PODCHECK_IMAGES=offline|book`, for processes that did not start the cluster (the
-    /// nextest setup script loaded the offline images and says so).
+    /// `PODCHECK_IMAGES=offline|book|book-like`, for processes that did not start the cluster
+    /// (the nextest setup script loaded the offline images and says so).
     pub fn from_env() -> Option<Self> {
         match crate::config::IMAGES.get()?.as_str() {
             "offline" => Some(ImagesMode::Offline),
             "book" => Some(ImagesMode::Book),
+            "book-like" => Some(ImagesMode::BookLike),
             _ => None,
         }
     }
@@ -159,7 +166,7 @@ async fn finish(
             );
             ImageMap::pushed(&pushed)
         }
-        ImagesMode::Offline => {
+        ImagesMode::Offline | ImagesMode::BookLike => {
             let built = build_images().await?;
             if preloaded() {
                 tracing::info!("offline images: loaded by whoever started the cluster");
@@ -170,7 +177,12 @@ async fn finish(
             } else {
                 tracing::info!("offline images: assuming they are already in the cluster's nodes");
             }
-            ImageMap::offline(&built)
+            match mode {
+                ImagesMode::BookLike => {
+                    ImageMap::book_like(&built).expect("build_all builds kuard-book")
+                }
+                _ => ImageMap::offline(&built),
+            }
         }
     };
     let images: BTreeMap<String, String> = map
