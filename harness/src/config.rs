@@ -89,7 +89,7 @@ pub const KUBECTL: Var = Var {
 };
 pub const IMAGES: Var = Var {
     name: "PODCHECK_IMAGES",
-    means: "offline or book: which images ${image.<name>} means, for processes that did not start the cluster (as --images)",
+    means: "offline, book or book-like: which images ${image.<name>} means, for processes that did not start the cluster (as --images)",
 };
 pub const IMAGES_LOADED: Var = Var {
     name: "PODCHECK_IMAGES_LOADED",
@@ -197,7 +197,7 @@ mod tests {
         unique.sort();
         unique.dedup();
         assert_eq!(unique.len(), known.len(), "a name listed twice");
-        let name = regex::Regex::new(r"PODCHECK_[A-Z][A-Z0-9_]*[A-Z0-9]").unwrap();
+        let name = regex::Regex::new(r"\bPODCHECK_[A-Z][A-Z0-9_]*[A-Z0-9]").unwrap();
         let read = regex::Regex::new(r#"env::var(_os)?\("PODCHECK_"#).unwrap();
         for f in files {
             let text = std::fs::read_to_string(&f).unwrap_or_default();

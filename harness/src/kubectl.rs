@@ -21,8 +21,13 @@ pub enum KubectlError {
         #[source]
         source: std::io::Error,
     },
-    #[error("kubectl did not finish within {0:?}: {1}")]
-    Timeout(Duration, String),
+    #[error("`{command}` did not finish within {:.1}s{}", .after.as_secs_f64(), so_far(.output))]
+    Timeout {
+        after: Duration,
+        command: String,
+        /// What it had printed by then (stdout, then stderr).
+        output: String,
+    },
     #[error("kubectl I/O: {0}")]
     Io(#[from] std::io::Error),
     #[error("cannot read the kubeconfig `{path}`: {reason}")]
@@ -144,19 +149,90 @@ impl Kubectl {
                 let _ = pipe.shutdown().await;
             });
         }
+        // Read as it comes, so that a kubectl killed at its deadline still says what it
+        // printed (often the cause: `wget: bad address …`).
+        let stdout = Captured::reading(child.stdout.take());
+        let stderr = Captured::reading(child.stderr.take());
         let left = deadline.saturating_duration_since(Instant::now());
-        let out = match tokio::time::timeout(left, child.wait_with_output()).await {
+        let status = match tokio::time::timeout(left, child.wait()).await {
             Ok(r) => r?,
-            Err(_) => return Err(KubectlError::Timeout(left, command)),
+            Err(_) => {
+                let _ = child.kill().await;
+                return Err(KubectlError::Timeout {
+                    after: left,
+                    command,
+                    output: format!("{}{}", stdout.so_far(), stderr.so_far()),
+                });
+            }
         };
         Ok(Output {
             command,
-            code: out.status.code(),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            code: status.code(),
+            stdout: stdout.finish().await,
+            stderr: stderr.finish().await,
             elapsed: started.elapsed(),
         })
     }
+}
+
+/// An output stream read in the background as it comes: whole when the process ends, or what
+/// it had said so far when the process is killed.
+pub struct Captured {
+    text: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+    reader: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Captured {
+    pub fn reading(r: Option<impl tokio::io::AsyncRead + Unpin + Send + 'static>) -> Self {
+        let text = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = text.clone();
+        let reader = r.map(|mut r| {
+            tokio::spawn(async move {
+                use tokio::io::AsyncReadExt;
+                let mut chunk = [0u8; 8192];
+                while let Ok(n) = r.read(&mut chunk).await {
+                    if n == 0 {
+                        break;
+                    }
+                    sink.lock()
+                        .expect("output lock")
+                        .extend_from_slice(&chunk[..n]);
+                }
+            })
+        });
+        Captured { text, reader }
+    }
+
+    /// What was read until now.
+    pub fn so_far(&self) -> String {
+        String::from_utf8_lossy(&self.text.lock().expect("output lock")).into_owned()
+    }
+
+    /// Everything, once the stream has ended.
+    pub async fn finish(mut self) -> String {
+        if let Some(r) = self.reader.take() {
+            let _ = r.await;
+        }
+        self.so_far()
+    }
+}
+
+/// `; its output so far ends: …` (the last lines of it), or nothing.
+pub fn so_far(output: &str) -> String {
+    let tail = output
+        .lines()
+        .rev()
+        .filter(|l| !l.trim().is_empty())
+        .take(3)
+        .collect::<Vec<_>>();
+    if tail.is_empty() {
+        return "; it printed nothing".into();
+    }
+    let tail: Vec<&str> = tail.into_iter().rev().collect();
+    format!(
+        "; its output so far ends: {}",
+        crate::matchers::text::cut(&tail.join(" / "), 300)
+    )
 }
 
 fn write_private(path: &Path, data: &[u8]) -> std::io::Result<()> {
@@ -233,7 +309,7 @@ mod tests {
         std::fs::write(
             &bin,
             "#!/bin/sh\ncase \"$1\" in --kubeconfig=*) shift;; *) exit 99;; esac\n\
-             case \"$1\" in echo) cat; echo \"tz=$TZ\" >&2; exit 3;; sleep) sleep 5;; esac\n",
+             case \"$1\" in echo) cat; echo \"tz=$TZ\" >&2; exit 3;; sleep) echo \"wget: bad address 'kuard.other'\" >&2; sleep 5;; esac\n",
         )
         .unwrap();
         std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -254,7 +330,13 @@ mod tests {
             )
             .await
             .unwrap_err();
-        assert!(matches!(e, KubectlError::Timeout(..)), "{e}");
+        assert!(matches!(e, KubectlError::Timeout { .. }), "{e}");
+        // What it printed before it was killed says why.
+        assert!(
+            e.to_string()
+                .ends_with("did not finish within 0.2s; its output so far ends: wget: bad address 'kuard.other'"),
+            "{e}"
+        );
         assert!(started.elapsed() < Duration::from_secs(2));
     }
 }

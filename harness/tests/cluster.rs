@@ -1212,7 +1212,7 @@ async fn every_case_without_the_extras_passes_with_the_book_like_image() {
     )
     .unwrap();
     assert_eq!(
-        json["facts"]["images_mode"], "booklike",
+        json["facts"]["images_mode"], "book-like",
         "{}",
         json["facts"]
     );

@@ -65,7 +65,7 @@ pub struct RunArgs {
     #[arg(
         long,
         value_enum,
-        value_name = "offline|book",
+        value_name = "offline|book|book-like",
         conflicts_with = "registry"
     )]
     pub images: Option<ImagesMode>,

@@ -33,10 +33,7 @@ const TALLIES: &[Tally] = &[
 /// What a cell says beyond its verdict, in one line: the case and why, or the texts.
 fn why(c: &Cell) -> Option<String> {
     match (&c.wording, &c.case, &c.reason) {
-        (Some(w), _, _) => Some(format!(
-            "{}: the notes: {}; seen: {}",
-            w.case, w.notes, w.seen
-        )),
+        (Some(w), _, _) => Some(format!("{}: {}; seen: {}", w.case, w.notes, w.seen)),
         (None, Some(case), Some(reason)) => Some(format!("{case}: {reason}")),
         (None, None, Some(reason)) => Some(reason.clone()),
         _ => None,

@@ -486,7 +486,7 @@ mod tests {
             "{t}"
         );
         assert!(
-            t.contains("EXEC-NO-BASH on kwok: worded differently — s::no-bash: the notes: as the notes word it: stderr to match /: unknown$/; seen: stderr:"),
+            t.contains("EXEC-NO-BASH on kwok: worded differently — s::no-bash: as the notes word it: stderr to match /: unknown$/; seen: stderr:"),
             "{t}"
         );
         assert!(

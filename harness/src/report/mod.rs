@@ -42,7 +42,7 @@ impl RunFacts {
             provider: env.info.provider.to_string(),
             server_version: env.info.server_version.clone(),
             node_image: env.info.node_image.clone(),
-            images_mode: format!("{images_mode:?}").to_lowercase(),
+            images_mode: images_mode.name().to_string(),
             images: env.images.clone(),
             placement: env.placement.summary(),
         }
@@ -540,6 +540,7 @@ pub(crate) mod fixtures {
         StepResult {
             index,
             kind: "wait",
+            title: "wait pod/kuard: condition Ready".into(),
             summary: "wait pod/kuard: condition Ready".into(),
             location: "suites/health.yaml:9:9".into(),
             status,

@@ -185,6 +185,7 @@ async fn run_steps(
         let mut r = StepResult {
             index: i + 1,
             kind: step.kind(),
+            title: step.title(),
             summary: step.summary(),
             location: format!("{}:{line}:{col}", case.file.display()),
             status: StepStatus::NotRun,

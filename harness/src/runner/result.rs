@@ -59,6 +59,8 @@ pub struct StepResult {
     /// 1-based, as `expect_failure.step` counts.
     pub index: usize,
     pub kind: &'static str,
+    /// The step in one line (its `title:`, or its summary's first line).
+    pub title: String,
     pub summary: String,
     /// Where the step is written: `file:line:column`.
     pub location: String,
@@ -120,6 +122,13 @@ impl Failure {
         location: &str,
     ) -> Self {
         let covers = case.covers.join(", ");
+        // One line names the step by its title (a script's first line); the detail has it
+        // whole.
+        let line = format!(
+            "[{covers}] step {} ({}) failed",
+            i + 1,
+            case.steps[i].title()
+        );
         let head = format!(
             "[{covers}] step {} ({}) failed",
             i + 1,
@@ -128,7 +137,7 @@ impl Failure {
         let m = e.mismatch();
         Failure {
             step: Some(i + 1),
-            message: format!("{head}: {}", crate::errors::headline(e)),
+            message: format!("{line}: {}", crate::errors::headline(e)),
             detail: format!("{head}: {}\n  at {location}", crate::errors::chain(e)),
             summary: m.map(|m| m.summary.clone()),
             expected: m.map(|m| m.expected.clone()),

@@ -33,6 +33,16 @@ pub enum ImagesMode {
 }
 
 impl ImagesMode {
+    /// The mode as `--images` and the reports spell it.
+    pub fn name(self) -> &'static str {
+        match self {
+            ImagesMode::Offline => "offline",
+            ImagesMode::Book => "book",
+            ImagesMode::BookLike => "book-like",
+            ImagesMode::Registry => "registry",
+        }
+    }
+
     /// `PODCHECK_IMAGES=offline|book|book-like`, for processes that did not start the cluster
     /// (the nextest setup script loaded the offline images and says so).
     pub fn from_env() -> Option<Self> {

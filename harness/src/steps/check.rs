@@ -347,10 +347,16 @@ impl Predicate {
     /// the pod's own account of its state ([`pod_story`]) in its `actual`.
     pub fn check(&self, obj: Option<&Value>, initial: Option<&Value>) -> Result<(), Miss> {
         let story = obj.filter(|_| self.is_pod).map(pod_story);
+        let blocked = obj.filter(|_| self.is_pod).and_then(pod_blocked);
         self.check_bare(obj, initial).map_err(|miss| match story {
             Some(story) => {
                 let with = |mut m: Mismatch| {
                     m.actual = format!("{}; the pod: {story}", m.actual);
+                    // What keeps the pod from getting there, in its own words, goes in the
+                    // first line: the cause, not only the symptom.
+                    if let Some(b) = &blocked {
+                        m.summary = format!("{}: {b}", m.summary);
+                    }
                     m
                 };
                 match miss {
@@ -629,6 +635,53 @@ pub fn pod_story(obj: &Value) -> String {
     parts.join(", ")
 }
 
+/// What keeps a pod from running, when the pod itself says so: a scheduling refusal, or a
+/// container held back for a reason of its own (an image that cannot be pulled, a crash
+/// loop, a config error). Not the reasons of a pod merely on its way (creating, starting).
+pub fn pod_blocked(obj: &Value) -> Option<String> {
+    const ON_ITS_WAY: &[&str] = &["ContainerCreating", "PodInitializing"];
+    let str_at = |v: &Value, p: &str| v.pointer(p).and_then(Value::as_str).map(str::to_string);
+    let conditions = obj.pointer("/status/conditions").and_then(Value::as_array);
+    if let Some(c) = conditions.into_iter().flatten().find(|c| {
+        c.get("type").and_then(Value::as_str) == Some("PodScheduled")
+            && c.get("status").and_then(Value::as_str) == Some("False")
+    }) {
+        let reason = str_at(c, "/reason").unwrap_or_else(|| "not scheduled".into());
+        return Some(match str_at(c, "/message") {
+            Some(m) => format!(
+                "PodScheduled=False ({reason}: {})",
+                crate::matchers::text::cut(&m, 200)
+            ),
+            None => format!("PodScheduled=False ({reason})"),
+        });
+    }
+    for key in ["initContainerStatuses", "containerStatuses"] {
+        for cs in obj
+            .pointer(&format!("/status/{key}"))
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let Some(w) = cs.pointer("/state/waiting") else {
+                continue;
+            };
+            let reason = str_at(w, "/reason").unwrap_or_default();
+            if reason.is_empty() || ON_ITS_WAY.contains(&reason.as_str()) {
+                continue;
+            }
+            let name = str_at(cs, "/name").unwrap_or_else(|| "?".into());
+            return Some(match str_at(w, "/message") {
+                Some(m) => format!(
+                    "container {name} waiting: {reason} ({})",
+                    crate::matchers::text::cut(&m, 200)
+                ),
+                None => format!("container {name} waiting: {reason}"),
+            });
+        }
+    }
+    None
+}
+
 /// The object in a few words, for "it still exists" messages.
 pub fn existing_summary(obj: &Value) -> String {
     let name = obj
@@ -767,6 +820,21 @@ mod tests {
             m.actual,
             "no such condition; the pod: phase Pending, PodScheduled=False (Unschedulable: 0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector.)"
         );
+        // The scheduler's refusal is the cause: it is in the first line.
+        assert_eq!(
+            m.summary,
+            "condition Ready does not hold: PodScheduled=False (Unschedulable: 0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector.)"
+        );
+        let pulling = json!({"kind": "Pod", "status": {"phase": "Pending", "containerStatuses": [
+            {"name": "kuard", "restartCount": 0, "state": {"waiting": {"reason": "ImagePullBackOff",
+             "message": "Back-off pulling image \"gcr.io/kuar-demo/kuard-amd64:blue\""}}}]}});
+        assert_eq!(
+            pod_blocked(&pulling).unwrap(),
+            "container kuard waiting: ImagePullBackOff (Back-off pulling image \"gcr.io/kuar-demo/kuard-amd64:blue\")"
+        );
+        let starting = json!({"kind": "Pod", "status": {"phase": "Pending", "containerStatuses": [
+            {"name": "kuard", "state": {"waiting": {"reason": "ContainerCreating"}}}]}});
+        assert_eq!(pod_blocked(&starting), None);
         let crashing = json!({"kind": "Pod", "status": {"phase": "Running", "containerStatuses": [
             {"name": "kuard", "restartCount": 3, "state": {"waiting": {"reason": "CrashLoopBackOff", "message": "back-off 40s"}},
              "lastState": {"terminated": {"reason": "Error", "exitCode": 1}}}]}});

@@ -103,13 +103,13 @@ impl Endpoints {
         }
     }
     fn check(&self, svc: &str, pod: &str, set: &Set<EndpointSlice>) -> Result<(), Mismatch> {
+        // A dual-stack Service has a slice per address family, each with an endpoint of the
+        // pod: what is asked must hold of all of them.
         let found = find(pod, set);
-        let ok = match (self.present, self.ready, &found) {
-            (Some(false), _, None) => true,
-            (Some(false), _, Some(_)) => false,
-            (_, _, None) => false,
-            (_, None, Some(_)) => true,
-            (_, Some(r), Some((ready, _))) => *ready == r,
+        let ok = match (self.present, self.ready) {
+            (Some(false), _) => found.is_empty(),
+            (_, None) => !found.is_empty(),
+            (_, Some(r)) => !found.is_empty() && found.iter().all(|(ready, _)| *ready == r),
         };
         if ok {
             Ok(())
@@ -123,11 +123,12 @@ impl Endpoints {
     }
 }
 
-/// The pod's endpoint: (ready, address). An unset `ready` means ready (the API's rule).
-fn find(pod: &str, set: &Set<EndpointSlice>) -> Option<(bool, String)> {
+/// The pod's endpoints, one per slice it is in (one per address family): (ready, addresses).
+/// An unset `ready` means ready (the API's rule).
+fn find(pod: &str, set: &Set<EndpointSlice>) -> Vec<(bool, String)> {
     set.values()
         .flat_map(|s| s.endpoints.iter().flatten())
-        .find(|e| {
+        .filter(|e| {
             e.target_ref
                 .as_ref()
                 .is_some_and(|t| t.kind.as_deref() == Some("Pod") && t.name.as_deref() == Some(pod))
@@ -136,6 +137,7 @@ fn find(pod: &str, set: &Set<EndpointSlice>) -> Option<(bool, String)> {
             let ready = e.conditions.as_ref().and_then(|c| c.ready).unwrap_or(true);
             (ready, e.addresses.join(","))
         })
+        .collect()
 }
 
 fn describe(pod: &str, set: &Set<EndpointSlice>) -> String {
@@ -159,10 +161,10 @@ fn describe(pod: &str, set: &Set<EndpointSlice>) -> String {
             )
         })
         .collect();
-    match find(pod, set) {
-        Some(_) => all.join("; "),
-        None if all.is_empty() => format!("{pod} absent (the slices have no endpoints)"),
-        None => format!("{pod} absent (endpoints: {})", all.join("; ")),
+    match find(pod, set).is_empty() {
+        false => all.join("; "),
+        true if all.is_empty() => format!("{pod} absent (the slices have no endpoints)"),
+        true => format!("{pod} absent (endpoints: {})", all.join("; ")),
     }
 }
 
@@ -173,9 +175,13 @@ mod tests {
     use k8s_openapi::api::discovery::v1::{Endpoint, EndpointConditions};
 
     fn slice(ready: Option<bool>) -> Set<EndpointSlice> {
+        slice_of("10.244.0.7", ready)
+    }
+
+    fn slice_of(address: &str, ready: Option<bool>) -> Set<EndpointSlice> {
         let s = EndpointSlice {
             endpoints: Some(vec![Endpoint {
-                addresses: vec!["10.244.0.7".into()],
+                addresses: vec![address.into()],
                 conditions: Some(EndpointConditions {
                     ready,
                     ..Default::default()
@@ -189,7 +195,7 @@ mod tests {
             }]),
             ..Default::default()
         };
-        [("ns/kuard-abc".to_string(), s)].into()
+        [(format!("ns/kuard-{address}"), s)].into()
     }
 
     fn step(y: &str) -> Endpoints {
@@ -218,5 +224,25 @@ mod tests {
         assert!(gone.check("kuard", "kuard", &Set::new()).is_ok());
         let m = want_ready.check("kuard", "kuard", &Set::new()).unwrap_err();
         assert_eq!(m.actual, "no EndpointSlices for the service");
+    }
+
+    /// A dual-stack Service: a slice per address family, the pod in both. Ready means ready
+    /// in both; one family that lags behind is not yet what was asked.
+    #[test]
+    fn a_pod_in_two_address_families_is_judged_in_both() {
+        let mut both = slice_of("10.244.0.7", Some(true));
+        both.extend(slice_of("fd00:10:244::7", Some(false)));
+        let want_ready = step("{service: kuard, pod: kuard, ready: true}");
+        let m = want_ready.check("kuard", "kuard", &both).unwrap_err();
+        assert!(
+            m.actual.contains("fd00:10:244::7 ready=false"),
+            "{}",
+            m.actual
+        );
+        let want_not = step("{service: kuard, pod: kuard, ready: false}");
+        assert!(want_not.check("kuard", "kuard", &both).is_err());
+        let mut ready = slice_of("10.244.0.7", Some(true));
+        ready.extend(slice_of("fd00:10:244::7", None));
+        assert!(want_ready.check("kuard", "kuard", &ready).is_ok());
     }
 }

@@ -114,8 +114,9 @@ impl StepError {
             _ => None,
         };
         match answered {
+            // The answer goes in the first line too: it is the cause, in the API server's words.
             Some(actual) => StepError::Failed(Mismatch::new(
-                format!("{what}: the API server refused"),
+                format!("{what}: the API server refused: {}", first_line(&actual)),
                 format!("{what} to succeed"),
                 actual,
             )),
@@ -137,6 +138,10 @@ impl StepError {
     pub fn is_behaviour(&self) -> bool {
         matches!(self, StepError::Failed(_) | StepError::Timeout(_))
     }
+}
+
+fn first_line(s: &str) -> &str {
+    s.lines().next().unwrap_or_default()
 }
 
 /// A kind the API server does not serve is its answer, so the step failed; a discovery that

@@ -26,7 +26,7 @@ use super::kind::{LoadCx, StepCx, StepKind};
 use super::outcome::{self, Exit, Output};
 use crate::fields::Dur;
 use crate::fields::template::Template;
-use crate::matchers::text::TextSpec;
+use crate::matchers::text::{TextSpec, quote_block};
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -112,11 +112,27 @@ impl StepKind for Exec {
             Via::Api => {
                 let api: Api<Pod> = Api::namespaced(cx.client(), cx.ns());
                 let shown = format!("exec in {pod}: {}", self.summary());
-                cx.bounded(
-                    "exec",
-                    exec_api(&api, &pod, container, argv, stdin, self.tty, shown),
-                )
-                .await?
+                // What the command printed, as it comes: a command still running at the
+                // deadline is told by the last of it (`wget: bad address …`).
+                let so_far = SoFar::default();
+                let ran = cx
+                    .bounded(
+                        "exec",
+                        exec_api(&api, &pod, container, argv, stdin, self.tty, shown, &so_far),
+                    )
+                    .await;
+                match ran {
+                    Err(StepError::Timeout(mut t)) => {
+                        let out = so_far.text();
+                        if let Some(m) = &mut t.last {
+                            m.summary = format!("{}{}", m.summary, crate::kubectl::so_far(&out));
+                            m.actual =
+                                format!("still running; its output so far: {}", quote_block(&out));
+                        }
+                        return Err(StepError::Timeout(t));
+                    }
+                    r => r?,
+                }
             }
             Via::Kubectl => {
                 let mut args = vec!["exec".to_string(), pod.clone()];
@@ -157,6 +173,7 @@ async fn terminal(
     out: Option<tokio::io::ReadHalf<tokio::io::SimplexStream>>,
     input: Option<tokio::io::WriteHalf<tokio::io::SimplexStream>>,
     data: Option<String>,
+    so_far: &SoFar,
 ) -> String {
     const DSR: &[u8] = b"\x1b[6n";
     let (Some(mut out), mut input) = (out, input) else {
@@ -171,6 +188,7 @@ async fn terminal(
             Ok(n) => n,
         };
         seen.extend_from_slice(&chunk[..n]);
+        so_far.add(&chunk[..n]);
         if let (Some(w), Some(d)) = (input.as_mut(), pending.take()) {
             let queries = seen.windows(DSR.len()).filter(|w| *w == DSR).count();
             for _ in 0..queries {
@@ -185,7 +203,22 @@ async fn terminal(
     String::from_utf8_lossy(&seen).into_owned()
 }
 
+/// Everything a command printed until now, both streams in the order they came.
+#[derive(Clone, Default)]
+struct SoFar(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl SoFar {
+    fn add(&self, data: &[u8]) {
+        self.0.lock().expect("output lock").extend_from_slice(data);
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().expect("output lock")).into_owned()
+    }
+}
+
 /// Exec through the API server and collect everything; `command` is how the log shows it.
+#[allow(clippy::too_many_arguments)]
 async fn exec_api(
     api: &Api<Pod>,
     pod: &str,
@@ -194,6 +227,7 @@ async fn exec_api(
     stdin: Option<String>,
     tty: bool,
     command: String,
+    so_far: &SoFar,
 ) -> Result<Output, StepError> {
     let started = std::time::Instant::now();
     let ap = AttachParams {
@@ -210,13 +244,20 @@ async fn exec_api(
     let read = |r: Option<tokio::io::ReadHalf<tokio::io::SimplexStream>>| async move {
         let mut buf = Vec::new();
         if let Some(mut r) = r {
-            let _ = r.read_to_end(&mut buf).await;
+            let mut chunk = [0u8; 8192];
+            while let Ok(n) = r.read(&mut chunk).await {
+                if n == 0 {
+                    break;
+                }
+                buf.extend_from_slice(&chunk[..n]);
+                so_far.add(&chunk[..n]);
+            }
         }
         String::from_utf8_lossy(&buf).into_owned()
     };
     let (stdout, mut stderr) = if tty {
         (
-            terminal(proc.stdout(), proc.stdin(), stdin).await,
+            terminal(proc.stdout(), proc.stdin(), stdin, so_far).await,
             String::new(),
         )
     } else {
@@ -285,7 +326,13 @@ mod terminal_tests {
             in_r.read_to_end(&mut typed).await.unwrap();
             typed
         });
-        let shown = terminal(Some(out_r), Some(in_w), Some("tty\nexit 0\n".into())).await;
+        let shown = terminal(
+            Some(out_r),
+            Some(in_w),
+            Some("tty\nexit 0\n".into()),
+            &SoFar::default(),
+        )
+        .await;
         (shown, program.await.unwrap())
     }
 

@@ -653,7 +653,7 @@ mod tests {
         assert_eq!(
             step_errors("wiat: { pod: kuard }"),
             vec![
-                "D/s.yaml:6:9: cases[0].steps[0]: unknown variant `wiat`, expected one of apply, create, delete, kubectl, wait, assert, error, logs, exec, describe, events, probe, endpoints, sleep"
+                "D/s.yaml:6:9: cases[0].steps[0].wiat: unknown variant `wiat`, expected one of apply, create, delete, kubectl, wait, assert, error, logs, exec, describe, events, probe, endpoints, sleep"
             ]
         );
         assert_eq!(

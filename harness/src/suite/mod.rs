@@ -14,6 +14,8 @@ pub mod sabotage;
 
 #[cfg(test)]
 mod fuzz;
+#[cfg(test)]
+mod portable;
 
 pub use catalogue::{Behaviour, Catalogue};
 pub use loader::{Case, LoadError, LoadErrors, Suite, Suites, load};
