@@ -217,6 +217,72 @@ fn html_trial() -> Result<(), Failed> {
     page_matches_json(&rendered(&html)?, &json)
 }
 
+/// A target whose prepare steps wait for a node that never comes: its column could not run,
+/// and says why in the wait's own words and in what its `diagnose` command printed; it
+/// differs from nothing, and the run exits 3 (could not check).
+fn could_not_run_trial() -> Result<(), Failed> {
+    let base = podcheck::config::NODE_IMAGE
+        .get()
+        .ok_or("PODCHECK_NODE_IMAGE must name the node image (run through ci/offline)")?;
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    std::fs::write(
+        dir.path().join("stuck.yaml"),
+        format!(
+            "target: stuck\ndescription: a fake node that never comes\nkind: negative-control\n\
+             node_image: {{ image: \"{base}\" }}\n\
+             prepare:\n  - wait: {{ object: node/never-registers, condition: Ready, timeout: 5s }}\n\
+             diagnose: \"echo the agent says: no credentials\"\n"
+        ),
+    )
+    .map_err(|e| e.to_string())?;
+    let out_dir = dir.path().join("out");
+    let out = Command::new(env!("CARGO_BIN_EXE_podcheck"))
+        .args([
+            "matrix",
+            "--target",
+            "stuck",
+            "--filter",
+            "^access::exec$",
+            "--targets-dir",
+        ])
+        .arg(dir.path())
+        .arg("--out")
+        .arg(&out_dir)
+        .env_remove("PODCHECK_KUBECONFIG")
+        .env("CI", "true")
+        .output()
+        .map_err(|e| e.to_string())?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if out.status.code() != Some(3) {
+        return Err(format!("exit {:?}, want 3:\n{stdout}\n{stderr}", out.status.code()).into());
+    }
+    let json: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(out_dir.join("matrix.json")).map_err(|e| e.to_string())?,
+    )
+    .map_err(|e| e.to_string())?;
+    let why = json["columns"][0]["error"].as_str().unwrap_or_default();
+    for said in [
+        "the target's prepare steps did not pass",
+        "wait node/never-registers: condition Ready",
+        "the object does not exist",
+        "the agent says: no credentials",
+    ] {
+        if !why.contains(said) {
+            return Err(format!("the column's error does not say {said:?}: {why}").into());
+        }
+    }
+    if json["rows"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|r| r["differs"] == true)
+    {
+        return Err("a column that could not run differs in nothing".into());
+    }
+    Ok(())
+}
+
 fn e2e_trial() -> Result<(), Failed> {
     let out_dir = podcheck::paths::reports_dir().join("matrix-ci");
     // Every target of ci/targets/ (the baseline first), but a cluster given by kubeconfig.
@@ -289,6 +355,11 @@ fn main() -> std::process::ExitCode {
         Trial::test(
             "matrix::fake-kubelets-are-told-apart-from-real-runtimes",
             e2e_trial,
+        )
+        .with_ignored_flag(!e2e),
+        Trial::test(
+            "matrix::a-column-that-could-not-run-says-why",
+            could_not_run_trial,
         )
         .with_ignored_flag(!e2e),
     ];

@@ -203,7 +203,11 @@ async fn fill(
         run_id: runner::new_run_id(),
         placement: t.placement.clone(),
     };
-    let run = pipeline::start(setup, Some(&t.prepare), cancel).await?;
+    let prepare = pipeline::Prepare {
+        steps: &t.prepare,
+        diagnose: t.diagnose.as_deref(),
+    };
+    let run = pipeline::start(setup, Some(prepare), cancel).await?;
     col.facts = facts(&run.env, t).await;
     let results = run
         .run(&selection.cases, 1, opts.parallel, cancel, &Lines(&t.name))

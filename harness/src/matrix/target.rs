@@ -13,6 +13,7 @@
 //!   - apply: { manifest: { apiVersion: node.k8s.io/v1, kind: RuntimeClass, metadata: { name: gvisor }, handler: runsc } }
 //! placement: { runtime_class: gvisor }
 //! oci_runtime: { command: "runsc --version | head -n 1" }    # in the node; or { is: "…" }
+//! diagnose: "journalctl -u containerd --no-pager -n 20"      # in the node, when prepare fails
 //! expect: { does_not_conform: [POD-COLOCATE], worded_differently: [EXEC-NO-BASH] }  # the rest conforms
 //! ```
 
@@ -56,6 +57,8 @@ struct TargetFile {
     placement: Option<PlacementSpec>,
     #[serde(default)]
     oci_runtime: Option<OciRuntime>,
+    #[serde(default)]
+    diagnose: Option<String>,
     #[serde(default)]
     expect: Option<Expect>,
 }
@@ -121,6 +124,9 @@ pub struct Target {
     pub kubeconfig_env: Option<String>,
     /// The prepare steps, as a case of their own.
     pub prepare: Case,
+    /// A command run in the node when the prepare steps do not pass: what says why (the
+    /// agent's own last lines).
+    pub diagnose: Option<String>,
     pub placement: Placement,
     pub oci_runtime: Option<OciRuntime>,
     pub expect: Expect,
@@ -228,6 +234,7 @@ pub fn parse(path: &Path, text: &str, catalogue: &Catalogue) -> Result<Target, V
         kubeconfig_env: f.kubeconfig_env,
         placement,
         oci_runtime: f.oci_runtime,
+        diagnose: f.diagnose,
         expect,
     })
 }

@@ -33,11 +33,20 @@ pub struct Started {
     clock: Instant,
 }
 
+/// What a target sets up on its cluster before the cases (step 2).
+#[derive(Clone, Copy)]
+pub struct Prepare<'a> {
+    pub steps: &'a Case,
+    /// A command whose output says why, when the steps do not pass (the last lines of the
+    /// agent they wait for), run in the first node container.
+    pub diagnose: Option<&'a str>,
+}
+
 /// Steps 1 to 4: a cluster ready for the run's cases, or why there is none (and then no
 /// cluster is left running).
 pub async fn start(
     opts: SetupOptions,
-    prepare: Option<&Case>,
+    prepare: Option<Prepare<'_>>,
     cancel: &CancellationToken,
 ) -> Result<Started, SetupError> {
     let at = SystemTime::now();
@@ -66,13 +75,21 @@ pub async fn start(
 async fn make_ready(
     env: &mut Environment,
     opts: &SetupOptions,
-    prepare: Option<&Case>,
+    prepare: Option<Prepare<'_>>,
     cancel: &CancellationToken,
 ) -> Result<(), SetupError> {
-    if let Some(steps) = prepare.filter(|c| !c.steps.is_empty()) {
-        let r = case::run(env, steps, cancel).await;
+    if let Some(p) = prepare.filter(|p| !p.steps.steps.is_empty()) {
+        let r = case::run(env, p.steps, cancel).await;
         if r.status != CaseStatus::Passed {
-            return Err(SetupError::Prepare(r.account()));
+            let mut account = r.account();
+            if let (Some(cmd), Some(node)) = (p.diagnose, env.nodes.first()) {
+                let said = match node.exec(&["sh", "-c", cmd]).await {
+                    Ok(o) => crate::cluster::node::tail(&o.combined(), 20),
+                    Err(e) => crate::errors::chain(&e),
+                };
+                account.push_str(&format!("\n--- {cmd} (in node {}) ---\n{said}", node.name));
+            }
+            return Err(SetupError::Prepare(account));
         }
     }
     if !opts.placement.is_empty() {
