@@ -249,7 +249,7 @@ fn cli_trials() -> Vec<Trial> {
                     "{HEAD}    ignore: not today\n    steps:\n      - sleep: {{ for: 1s, why: x }}\n"
                 );
                 let (code, _, err) = on_suite(&["run", "--filter", "s::c"], &yaml)?;
-                if code != Some(2) || !err.contains("selects only ignored cases (s::c): nothing would run; add --include-ignored") {
+                if code != Some(2) || !err.contains("selects only ignored cases (s::c): nothing would run\n  hint: add --include-ignored") {
                 return Err(format!("expected exit 2 naming the ignored case; got {code:?}: {err}").into());
             }
                 Ok(())

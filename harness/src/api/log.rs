@@ -101,6 +101,8 @@ pub async fn follow_log(
         (Some(r), _) => r?,
         (None, Mode::Hold(_)) => false,
         (None, Mode::Until) => {
+            // Nothing may have come at all: the mismatch is then the empty log's.
+            let last = last.or_else(|| pred(&text).err());
             return Err(WatchError::Timeout(TimedOut {
                 after: started.elapsed(),
                 last,
@@ -122,4 +124,90 @@ pub async fn follow_log(
         ended,
         elapsed: started.elapsed(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    //! Against a scripted API server that streams the given lines and then keeps the stream
+    //! open, as a running container's log does.
+    use std::convert::Infallible;
+
+    use bytes::Bytes;
+    use futures::stream;
+    use http::{Request, Response};
+    use http_body::Frame;
+    use http_body_util::{BodyExt, StreamBody};
+
+    use super::*;
+
+    fn client(lines: &'static [&'static str]) -> kube::Client {
+        let svc = tower::service_fn(move |_req: Request<kube::client::Body>| async move {
+            let s = stream::iter(
+                lines
+                    .iter()
+                    .map(|l| Ok::<_, Infallible>(Frame::data(Bytes::from(format!("{l}\n"))))),
+            )
+            .chain(stream::pending());
+            Ok::<_, Infallible>(Response::new(StreamBody::new(s).boxed_unsync()))
+        });
+        kube::Client::new(svc, "ns")
+    }
+
+    fn has_serving(text: &str) -> Result<(), Mismatch> {
+        if text.contains("Serving") {
+            Ok(())
+        } else {
+            Err(Mismatch::new(
+                "no line",
+                "a line with Serving",
+                format!("{text:?}"),
+            ))
+        }
+    }
+
+    async fn follow(lines: &'static [&'static str], mode: Mode) -> Result<Followed, FollowError> {
+        let api: Api<Pod> = Api::namespaced(client(lines), "ns");
+        let deadline = Instant::now() + Duration::from_millis(300);
+        follow_log(
+            &api,
+            "kuard",
+            &LogParams::default(),
+            mode,
+            deadline,
+            &CancellationToken::new(),
+            has_serving,
+        )
+        .await
+    }
+
+    #[tokio::test]
+    async fn until_ends_at_the_line_that_makes_it_hold() {
+        let f = follow(&["Starting", "Serving on HTTP"], Mode::Until)
+            .await
+            .unwrap();
+        assert_eq!(f.text, "Starting\nServing on HTTP\n");
+        assert!(!f.ended);
+    }
+
+    /// A log that stays empty still says what it was at the deadline: found by a mutant
+    /// whose container logs nothing, when a timeout carried no mismatch at all.
+    #[tokio::test]
+    async fn a_log_that_stays_empty_times_out_saying_so() {
+        let e = follow(&[], Mode::Until).await.unwrap_err();
+        let FollowError::Watch(WatchError::Timeout(t)) = e else {
+            panic!("{e}")
+        };
+        assert_eq!(t.last.unwrap().actual, "\"\"");
+    }
+
+    #[tokio::test]
+    async fn hold_fails_at_the_first_line_that_breaks_it() {
+        let e = follow(&["Starting"], Mode::Hold(Duration::from_secs(5)))
+            .await
+            .unwrap_err();
+        let FollowError::Watch(WatchError::Broken(m)) = e else {
+            panic!("{e}")
+        };
+        assert!(m.summary.starts_with("no line (after "), "{}", m.summary);
+    }
 }
