@@ -65,7 +65,7 @@ async fn overhead(env: &Environment) {
         .collect();
     let cpu0 = proc_cpu();
     let t0 = Instant::now();
-    let results = runner::run_cases(env, &cases, CASES, &CancellationToken::new(), &Quiet).await;
+    let results = runner::run_cases(env, &cases, CASES, 0, &CancellationToken::new(), &Quiet).await;
     let wall = t0.elapsed();
     let cpu = proc_cpu() - cpu0;
     let longest = results.iter().map(|r| r.duration).max().unwrap_or_default();

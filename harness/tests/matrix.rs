@@ -168,6 +168,7 @@ fn sample_case(name: &str, covers: &str, passed: bool) -> CaseResult {
         metrics: [("liveness_kill_to_running".to_string(), 1.5)].into(),
         diagnostics: String::new(),
         cleanup: podcheck::runner::janitor::Cleanup::none(),
+        earlier: Vec::new(),
     }
 }
 

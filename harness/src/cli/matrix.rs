@@ -42,6 +42,9 @@ pub struct MatrixArgs {
     /// How many cases run at once on each target.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_PARALLEL as u16, value_parser = clap::value_parser!(u16).range(1..))]
     pub parallel: u16,
+    /// Run a failed case again, up to N times (see `run --retries`).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub retries: u32,
     /// Fail what is worded otherwise than the notes word it (see `run --strict-wording`).
     #[arg(long)]
     pub strict_wording: bool,
@@ -134,6 +137,7 @@ pub async fn run(args: MatrixArgs) -> Outcome {
         base_image,
         parallel: args.parallel as usize,
         strict_wording: args.strict_wording,
+        retries: args.retries,
     };
     let generated = SystemTime::now();
     let started = Instant::now();

@@ -43,6 +43,11 @@ pub struct RunArgs {
     /// How many cases run at once.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_PARALLEL as u16, value_parser = clap::value_parser!(u16).range(1..))]
     pub parallel: u16,
+    /// Run a failed case again, up to N times, each time in a namespace of its own; a case
+    /// that passes on a retry is reported as flaky (its own verdict, with every failure
+    /// before its pass), never as a plain pass.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub retries: u32,
     /// Run the selected cases N times in a row, one round after the other (to show that
     /// they are not flaky); each round's cases are named `<case> #<round>` in the reports.
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
@@ -177,14 +182,13 @@ pub async fn run(args: RunArgs) -> Outcome {
                 }
             );
             let progress = Progress::new(selection.cases.len() * args.repeat as usize);
+            let schedule = pipeline::Schedule {
+                rounds: args.repeat,
+                parallel: args.parallel as usize,
+                retries: args.retries,
+            };
             let results = run
-                .run(
-                    &selection.cases,
-                    args.repeat,
-                    args.parallel as usize,
-                    &cancel,
-                    &progress,
-                )
+                .run(&selection.cases, schedule, &cancel, &progress)
                 .await;
             progress.finish();
             times.record(&results);

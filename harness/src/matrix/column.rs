@@ -128,6 +128,7 @@ pub struct ColumnOptions {
     pub base_image: Option<String>,
     pub parallel: usize,
     pub strict_wording: bool,
+    pub retries: u32,
 }
 
 /// Have the target's cluster, run the selected cases on it, and tell what it is.
@@ -209,8 +210,13 @@ async fn fill(
     };
     let run = pipeline::start(setup, Some(prepare), cancel).await?;
     col.facts = facts(&run.env, t).await;
+    let schedule = pipeline::Schedule {
+        rounds: 1,
+        parallel: opts.parallel,
+        retries: opts.retries,
+    };
     let results = run
-        .run(&selection.cases, 1, opts.parallel, cancel, &Lines(&t.name))
+        .run(&selection.cases, schedule, cancel, &Lines(&t.name))
         .await;
     let mut facts = run.facts();
     facts.provider = format!("{} ({})", facts.provider, t.name);

@@ -16,6 +16,7 @@ const TALLIES: &[Tally] = &[
     (Verdict::WordedDifferently, "worded_differently", |c| {
         c.worded_differently
     }),
+    (Verdict::Flaky, "flaky", |c| c.flaky),
     (Verdict::CheckedInPart, "checked_in_part", |c| {
         c.checked_in_part
     }),
@@ -239,7 +240,7 @@ fn esc(s: &str) -> String {
 const STYLE: &str = "body{font:14px system-ui,sans-serif;margin:1.5em;color:#222}\
 table{border-collapse:collapse;margin:1em 0}th,td{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}\
 th{background:#f4f4f4}td.pass{background:#e6f4e6}td.fail{background:#fbe3e3}td.could-not-check{background:#fff1cc}\
-td.worded-differently{background:#e6f4e6;outline:2px dashed #7a7;outline-offset:-3px}td.checked-in-part{background:#eef3e0}\
+td.worded-differently{background:#e6f4e6;outline:2px dashed #7a7;outline-offset:-3px}td.flaky{background:#fff1cc;outline:2px dotted #c90;outline-offset:-3px}td.checked-in-part{background:#eef3e0}\
 td.not-applicable,td.not-selected{color:#999}td.could-not-run{background:#eee;color:#666}tr.differs th{border-left:4px solid #c33}\
 .why{display:block;font-size:12px;color:#555;max-width:28em}.bar{display:inline-block;height:10px;background:#58a;margin-right:6px}\
 .facts td{font-size:12px}";

@@ -22,6 +22,8 @@ pub enum Verdict {
     Pass,
     /// Conforms, in other words than the notes'.
     WordedDifferently,
+    /// Conforms, but a case passed only on a retry.
+    Flaky,
     CheckedInPart,
     Fail,
     CouldNotCheck,
@@ -38,6 +40,7 @@ impl Verdict {
         match self {
             Verdict::Pass => "✓",
             Verdict::WordedDifferently => "≈",
+            Verdict::Flaky => "~",
             Verdict::CheckedInPart => "◐",
             Verdict::Fail => "✗",
             Verdict::CouldNotCheck => "!",
@@ -51,6 +54,7 @@ impl Verdict {
         match self {
             Verdict::Pass => "pass",
             Verdict::WordedDifferently => "worded differently",
+            Verdict::Flaky => "flaky",
             Verdict::CheckedInPart => "checked in part",
             Verdict::Fail => "fail",
             Verdict::CouldNotCheck => "could not check",
@@ -89,6 +93,7 @@ pub struct Row {
 pub struct Counts {
     pub pass: usize,
     pub worded_differently: usize,
+    pub flaky: usize,
     pub checked_in_part: usize,
     pub fail: usize,
     pub could_not_check: usize,
@@ -142,6 +147,7 @@ fn cell(col: &Column, behaviour: &str) -> Cell {
     let verdict = match b.verdict {
         Judgement::Conforms => Verdict::Pass,
         Judgement::WordedDifferently => Verdict::WordedDifferently,
+        Judgement::Flaky => Verdict::Flaky,
         Judgement::CheckedInPart => Verdict::CheckedInPart,
         Judgement::DoesNotConform => Verdict::Fail,
         Judgement::CouldNotCheck => Verdict::CouldNotCheck,
@@ -210,6 +216,7 @@ impl MatrixReport {
                     match r.cells[i].verdict {
                         Verdict::Pass => c.pass += 1,
                         Verdict::WordedDifferently => c.worded_differently += 1,
+                        Verdict::Flaky => c.flaky += 1,
                         Verdict::CheckedInPart => c.checked_in_part += 1,
                         Verdict::Fail => c.fail += 1,
                         Verdict::CouldNotCheck => c.could_not_check += 1,

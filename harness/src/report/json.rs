@@ -18,7 +18,7 @@ mod tests {
             serde_json::from_str(&to_string(&fixtures::report()).unwrap()).unwrap();
         assert_eq!(
             v["counts"],
-            serde_json::json!({"passed": 1, "failed": 1, "errors": 1, "skipped": 1})
+            serde_json::json!({"passed": 1, "failed": 1, "errors": 1, "skipped": 1, "flaky": 0})
         );
         assert_eq!(v["facts"]["server_version"], "v1.37.2");
         let c = &v["cases"][1];

@@ -5,7 +5,9 @@
 //! A case that passed in other words than the notes' carries the property
 //! `podcheck.verdict=worded-differently`, and its texts open `system-out`.
 
-use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
+use quick_junit::{
+    NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestRerun, TestSuite,
+};
 
 use super::RunReport;
 use crate::runner::result::{CaseResult, CaseStatus};
@@ -30,7 +32,17 @@ fn properties(r: &RunReport) -> Vec<Property> {
 
 fn test_case(c: &CaseResult) -> TestCase {
     let status = match &c.status {
-        CaseStatus::Passed => TestCaseStatus::success(),
+        CaseStatus::Passed => {
+            // A pass after failures is flaky, as nextest reports it: the failures are kept.
+            let mut s = TestCaseStatus::success();
+            s.add_reruns(c.earlier.iter().map(|a| {
+                let mut r = TestRerun::new(NonSuccessKind::Failure);
+                r.set_message(a.failure.message.as_str());
+                r.set_description(a.failure.detail.as_str());
+                r
+            }));
+            s
+        }
         CaseStatus::Skipped(reason) => {
             let mut s = TestCaseStatus::skipped();
             s.set_message(reason.as_str());

@@ -140,6 +140,9 @@ pub enum Judgement {
     DoesNotConform,
     /// A covering case could not be carried out.
     CouldNotCheck,
+    /// The covering cases passed, one only after failing first (`--retries`): its own
+    /// verdict, never a silent pass.
+    Flaky,
     /// Cases of the run cover it, but none applied (what it needs the run lacks) or ran.
     NotChecked,
     /// No case of the run's selection covers it (`--filter` or `--partition` left them out).
@@ -154,6 +157,7 @@ impl Judgement {
             Judgement::CheckedInPart => "checked in part",
             Judgement::DoesNotConform => "does not conform",
             Judgement::CouldNotCheck => "could not check",
+            Judgement::Flaky => "conforms, flaky",
             Judgement::NotChecked => "not checked",
             Judgement::NotSelected => "not selected",
         }
@@ -200,12 +204,15 @@ pub struct Counts {
     pub failed: usize,
     pub errors: usize,
     pub skipped: usize,
+    /// Of `passed`, those that passed only on a retry.
+    pub flaky: usize,
 }
 
 impl Counts {
     pub fn of<'a>(cases: impl IntoIterator<Item = &'a CaseResult>) -> Self {
         let mut c = Counts::default();
         for r in cases {
+            c.flaky += usize::from(r.is_flaky());
             match r.status {
                 CaseStatus::Passed => c.passed += 1,
                 CaseStatus::Failed => c.failed += 1,
@@ -385,6 +392,8 @@ fn judge_behaviour(id: &str, cases: &[CaseResult]) -> BehaviourVerdict {
         Judgement::NotChecked
     } else if !whole {
         Judgement::CheckedInPart
+    } else if passed.iter().any(|c| c.is_flaky()) {
+        Judgement::Flaky
     } else if !wording.is_empty() {
         Judgement::WordedDifferently
     } else {
@@ -509,6 +518,24 @@ mod tests {
         );
         assert_eq!(judged(&[n_a]).verdict, Judgement::NotChecked);
         assert_eq!(judged(&[]).verdict, Judgement::NotSelected);
+        // A pass after a failure is its own verdict, in every report.
+        let mut flaky = pass.clone();
+        flaky.earlier.push(crate::runner::result::Attempt {
+            namespace: "pc-abc123-s-whole".into(),
+            failure: fixtures::case("s", "whole", CaseStatus::Failed)
+                .failure
+                .unwrap(),
+        });
+        assert_eq!(judged(&[flaky.clone()]).verdict, Judgement::Flaky);
+        let mut r = fixtures::report();
+        r.cases = vec![flaky];
+        r.counts = Counts::of(&r.cases);
+        assert_eq!(r.counts.flaky, 1);
+        let xml = junit::to_string(&r).unwrap();
+        assert!(xml.contains("<flakyFailure"), "{xml}");
+        let text = summary::render(&r);
+        assert!(text.contains("--- FLAKY s::whole"), "{text}");
+        assert!(text.contains("(1 of the passed flaky)"), "{text}");
         let mut mutant = case("mutant", CaseStatus::Passed);
         mutant.self_test = true;
         assert_eq!(judged(&[mutant]).verdict, Judgement::NotSelected);
@@ -588,6 +615,7 @@ pub(crate) mod fixtures {
                 detail: "namespace deleted in 5.1s".into(),
                 duration: Duration::from_millis(5_100),
             },
+            earlier: Vec::new(),
         }
     }
 

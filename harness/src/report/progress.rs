@@ -65,10 +65,17 @@ impl Progress {
 pub fn case_line(r: &CaseResult) -> String {
     let mut s = format!(
         "{:<5} {}  {:.1}s",
-        r.status.word(),
+        CaseStatus::word_of(r),
         r.id(),
         r.duration.as_secs_f64()
     );
+    if let Some(first) = r.earlier.first() {
+        s.push_str(&format!(
+            "  ({} attempt(s) failed first; the first: {})",
+            r.earlier.len(),
+            first.failure.message
+        ));
+    }
     if r.expected_failure {
         s.push_str("  (failed as expected)");
     }

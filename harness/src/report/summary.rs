@@ -12,10 +12,30 @@ const SLOWEST: usize = 5;
 pub fn render(r: &RunReport) -> String {
     let mut s = String::new();
     failures(&mut s, r);
+    flaky(&mut s, r);
     suites_table(&mut s, r);
     slowest(&mut s, r);
     closing(&mut s, r);
     s
+}
+
+/// The cases that passed only on a retry, with the failures each had first.
+fn flaky(s: &mut String, r: &RunReport) {
+    let flaky: Vec<_> = r.cases.iter().filter(|c| c.is_flaky()).collect();
+    if flaky.is_empty() {
+        return;
+    }
+    let _ = writeln!(s, "\nflaky (passed only on a retry):");
+    for c in flaky {
+        let _ = writeln!(s, "\n--- FLAKY {} ({})", c.id(), c.file);
+        for a in &c.earlier {
+            let _ = writeln!(
+                s,
+                "    failed first in {}: {}",
+                a.namespace, a.failure.message
+            );
+        }
+    }
 }
 
 fn failures(s: &mut String, r: &RunReport) {
@@ -104,6 +124,7 @@ fn coverage(r: &RunReport) -> String {
     let held = r.behaviours.iter().filter(|b| b.verdict.holds()).count();
     let mut s = format!("conforms on {held} of {total} behaviours");
     for j in [
+        Judgement::Flaky,
         Judgement::WordedDifferently,
         Judgement::CheckedInPart,
         Judgement::NotChecked,
@@ -192,8 +213,16 @@ fn closing(s: &mut String, r: &RunReport) {
     // The plain closing line CI reads.
     let _ = writeln!(
         s,
-        "{} passed, {} failed, {} could not run, {} skipped",
-        cnt.passed, cnt.failed, cnt.errors, cnt.skipped
+        "{} passed, {} failed, {} could not run, {} skipped{}",
+        cnt.passed,
+        cnt.failed,
+        cnt.errors,
+        cnt.skipped,
+        if cnt.flaky > 0 {
+            format!(" ({} of the passed flaky)", cnt.flaky)
+        } else {
+            String::new()
+        }
     );
 }
 

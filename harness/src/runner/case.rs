@@ -8,7 +8,7 @@ use std::time::{Duration, Instant, SystemTime};
 use tokio_util::sync::CancellationToken;
 
 use super::janitor::Cleanup;
-use super::result::{CaseResult, CaseStatus, Failure, StepResult, StepStatus};
+use super::result::{Attempt, CaseResult, CaseStatus, Failure, StepResult, StepStatus};
 use super::{Environment, diagnostics, namespace};
 use crate::api::watch::TimedOut;
 use crate::fields::template::Vars;
@@ -25,6 +25,54 @@ const DIAGNOSTICS_TIMEOUT: Duration = Duration::from_secs(30);
 const HARD_STOP_SLACK: Duration = Duration::from_secs(5);
 
 pub async fn run(env: &Environment, case: &Case, cancel: &CancellationToken) -> CaseResult {
+    run_attempt(env, case, 1, cancel).await
+}
+
+/// The case, failed up to `retries` times in a row: each attempt in a namespace of its own.
+/// One that passes after a failure is flaky, and keeps the failures before it
+/// ([`CaseResult::earlier`]); one that never passes keeps them too.
+pub async fn run_with_retries(
+    env: &Environment,
+    case: &Case,
+    retries: u32,
+    cancel: &CancellationToken,
+) -> CaseResult {
+    retried(retries, cancel, |attempt| {
+        run_attempt(env, case, attempt, cancel)
+    })
+    .await
+}
+
+/// `attempt(1)`, then again while it fails, up to `retries` more times.
+async fn retried<F: std::future::Future<Output = CaseResult>>(
+    retries: u32,
+    cancel: &CancellationToken,
+    mut attempt: impl FnMut(u32) -> F,
+) -> CaseResult {
+    let mut r = attempt(1).await;
+    let mut earlier = Vec::new();
+    for n in 2..=retries + 1 {
+        if !r.status.is_failure() || cancel.is_cancelled() {
+            break;
+        }
+        earlier.extend(r.failure.take().map(|f| Attempt {
+            namespace: r.namespace.clone(),
+            failure: f,
+        }));
+        r = attempt(n).await;
+    }
+    r.earlier = earlier;
+    r
+}
+
+/// One attempt at the case; the first runs in the case's namespace, a retry in one named for
+/// its attempt.
+pub async fn run_attempt(
+    env: &Environment,
+    case: &Case,
+    attempt: u32,
+    cancel: &CancellationToken,
+) -> CaseResult {
     let _slot = match &env.slots {
         Some(s) => s.clone().acquire_owned().await.ok(),
         None => None,
@@ -49,7 +97,10 @@ pub async fn run(env: &Environment, case: &Case, cancel: &CancellationToken) -> 
         );
     }
     let started = Instant::now();
-    let ns = namespace::name(&env.run_id, &case.suite, &case.name);
+    let ns = match attempt {
+        1 => namespace::name(&env.run_id, &case.suite, &case.name),
+        n => namespace::name(&env.run_id, &case.suite, &format!("{}-retry{n}", case.name)),
+    };
     let mut result = CaseResult::starting(case, &ns, SystemTime::now());
     let case_deadline = started + case.timeout;
 
@@ -436,6 +487,48 @@ mod tests {
         assert_eq!(r.status, CaseStatus::Failed, "{:?}", r.failure);
         let r = judged("{ step: 2, message: 'wait pod/kuard' }", CaseStatus::Failed);
         assert_eq!(r.status, CaseStatus::Failed, "{:?}", r.failure);
+    }
+
+    /// A case that fails, then passes: flaky, with its failure kept; one that keeps failing
+    /// stops after its retries, keeping them all; one that passes is run once.
+    #[tokio::test]
+    async fn a_retried_case_that_passes_is_flaky_and_keeps_its_failures() {
+        let cancel = CancellationToken::new();
+        let outcome = |fails: u32| {
+            let calls = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+            let c = calls.clone();
+            let attempt = move |n: u32| {
+                c.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let status = if n <= fails {
+                    CaseStatus::Failed
+                } else {
+                    CaseStatus::Passed
+                };
+                let mut r = fixtures::case("s", "c", status);
+                r.namespace = format!("pc-t1-s-c-{n}");
+                async move { r }
+            };
+            (calls, attempt)
+        };
+        let (calls, attempt) = outcome(1);
+        let r = retried(2, &cancel, attempt).await;
+        assert!(r.is_flaky());
+        assert_eq!(CaseStatus::word_of(&r), "FLAKY");
+        assert_eq!(r.earlier.len(), 1);
+        assert_eq!(r.earlier[0].namespace, "pc-t1-s-c-1");
+        assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 2);
+
+        let (calls, attempt) = outcome(9);
+        let r = retried(2, &cancel, attempt).await;
+        assert_eq!(r.status, CaseStatus::Failed);
+        assert!(!r.is_flaky());
+        assert_eq!(r.earlier.len(), 2);
+        assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 3);
+
+        let (calls, attempt) = outcome(0);
+        let r = retried(2, &cancel, attempt).await;
+        assert!(r.status == CaseStatus::Passed && !r.is_flaky());
+        assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 1);
     }
 
     /// An API server that refuses connections: the case errors at once with the API error,

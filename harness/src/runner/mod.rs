@@ -198,12 +198,14 @@ pub fn new_run_id() -> String {
     format!("{:06x}", (h >> 40) & 0xFF_FFFF)
 }
 
-/// Run `cases`, `parallel` at a time, in the given order of starting. Cases not started
-/// when `cancel` fires are reported as skipped. Results come back in the input order.
+/// Run `cases`, `parallel` at a time, in the given order of starting, each failed case
+/// again up to `retries` times. Cases not started when `cancel` fires are reported as
+/// skipped. Results come back in the input order.
 pub async fn run_cases(
     env: &Environment,
     cases: &[Case],
     parallel: usize,
+    retries: u32,
     cancel: &CancellationToken,
     observer: &dyn Observer,
 ) -> Vec<CaseResult> {
@@ -213,7 +215,7 @@ pub async fn run_cases(
                 return (i, CaseResult::skipped(c, "cancelled before it started"));
             }
             observer.started(c);
-            let r = case::run(env, c, cancel).await;
+            let r = case::run_with_retries(env, c, retries, cancel).await;
             observer.finished(&r);
             (i, r)
         })

@@ -23,6 +23,17 @@ use crate::cluster::Cluster;
 use crate::report::{RunFacts, RunReport};
 use crate::suite::Case;
 
+/// How the cases of a run are run.
+#[derive(Clone, Copy, Debug)]
+pub struct Schedule {
+    /// The cases, this many times in a row (`--repeat`).
+    pub rounds: u32,
+    /// This many cases at once (`--parallel`).
+    pub parallel: usize,
+    /// A failed case again, up to this many times (`--retries`).
+    pub retries: u32,
+}
+
 /// A run whose cluster is ready for its cases.
 pub struct Started {
     pub cluster: Cluster,
@@ -110,20 +121,25 @@ impl Started {
     }
 
     /// Step 5: the cases, `rounds` times one after the other (`--repeat`), `parallel` at a
-    /// time; each round's cases are named `<case> #<round>` when there are several.
+    /// time, a failed one again up to `retries` times; each round's cases are named
+    /// `<case> #<round>` when there are several.
     pub async fn run(
         &self,
         cases: &[Case],
-        rounds: u32,
-        parallel: usize,
+        schedule: Schedule,
         cancel: &CancellationToken,
         observer: &dyn Observer,
     ) -> Vec<CaseResult> {
+        let Schedule {
+            rounds,
+            parallel,
+            retries,
+        } = schedule;
         let mut results = Vec::new();
         for round in 1..=rounds {
             let round_cases: Vec<Case> = cases.iter().map(|c| c.in_round(round, rounds)).collect();
             let t = Instant::now();
-            let r = run_cases(&self.env, &round_cases, parallel, cancel, observer).await;
+            let r = run_cases(&self.env, &round_cases, parallel, retries, cancel, observer).await;
             if rounds > 1 {
                 let passed = r.iter().filter(|r| r.status == CaseStatus::Passed).count();
                 let wall = t.elapsed();

@@ -34,6 +34,15 @@ impl CaseStatus {
         matches!(self, CaseStatus::Failed | CaseStatus::Error)
     }
 
+    /// The word of a result: FLAKY for a case that passed only on a retry.
+    pub fn word_of(r: &CaseResult) -> &'static str {
+        if r.is_flaky() {
+            "FLAKY"
+        } else {
+            r.status.word()
+        }
+    }
+
     pub fn word(&self) -> &'static str {
         match self {
             CaseStatus::Passed => "PASS",
@@ -199,6 +208,17 @@ pub struct CaseResult {
     /// Namespace cleanup, which runs after the verdict: deleted (and how long it took),
     /// kept, or failed and why.
     pub cleanup: Cleanup,
+    /// Attempts that failed before this one (`--retries`): a case that passed after them
+    /// is flaky.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub earlier: Vec<Attempt>,
+}
+
+/// An attempt at a case that failed, before the one reported.
+#[derive(Clone, Debug, Serialize)]
+pub struct Attempt {
+    pub namespace: String,
+    pub failure: Failure,
 }
 
 impl CaseResult {
@@ -226,7 +246,13 @@ impl CaseResult {
             metrics: Default::default(),
             diagnostics: String::new(),
             cleanup: Cleanup::none(),
+            earlier: Vec::new(),
         }
+    }
+
+    /// It passed, after failing first: its own verdict, never silently a pass.
+    pub fn is_flaky(&self) -> bool {
+        self.status == CaseStatus::Passed && !self.earlier.is_empty()
     }
 
     /// A result for a case that did not run.

@@ -118,7 +118,7 @@ pub async fn run(
     match broke {
         Ok(()) => {
             let cases: Vec<Case> = suite.cases.clone();
-            results = run_cases(&env, &cases, cases.len().max(1), cancel, &Quiet).await;
+            results = run_cases(&env, &cases, cases.len().max(1), 0, cancel, &Quiet).await;
         }
         Err(e) => problems.push(format!(
             "the sabotage could not be put in place: {}",
