@@ -255,6 +255,59 @@ fn cli_trials() -> Vec<Trial> {
                 Ok(())
             },
         ),
+        Trial::test(
+            "cli::diff-exits-1-when-a-behaviour-newly-fails-and-2-on-what-is-no-report",
+            || {
+                let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+                let report = |name: &str, verdict: &str| {
+                    let p = dir.path().join(name);
+                    let json = format!(
+                        r#"{{"behaviours": [{{"id": "EXEC", "verdict": "{verdict}"}}], "cases": []}}"#
+                    );
+                    std::fs::write(&p, json).map(|_| p.display().to_string())
+                };
+                let ok = report("ok.json", "conforms").map_err(|e| e.to_string())?;
+                let bad = report("bad.json", "does-not-conform").map_err(|e| e.to_string())?;
+                let md = dir.path().join("diff.md").display().to_string();
+                let out = podcheck(&["diff", &ok, &bad, "--markdown", &md]);
+                let text = String::from_utf8_lossy(&out.stdout);
+                if out.status.code() != Some(1)
+                    || !text.contains("newly failing (1):\n  EXEC: conforms -> does not conform")
+                {
+                    return Err(format!(
+                        "newly failing: want exit 1, got {:?}: {text}",
+                        out.status.code()
+                    )
+                    .into());
+                }
+                let md = std::fs::read_to_string(&md).map_err(|e| e.to_string())?;
+                if !md.contains("| EXEC |  | conforms | does not conform |") {
+                    return Err(format!("markdown: {md}").into());
+                }
+                let out = podcheck(&["diff", &bad, &ok]);
+                if out.status.code() != Some(0)
+                    || !String::from_utf8_lossy(&out.stdout).contains("newly passing (1)")
+                {
+                    return Err(
+                        format!("newly passing: want exit 0, got {:?}", out.status.code()).into(),
+                    );
+                }
+                let out = podcheck(&[
+                    "diff",
+                    &ok,
+                    &dir.path().join("none.json").display().to_string(),
+                ]);
+                let err = String::from_utf8_lossy(&out.stderr);
+                if out.status.code() != Some(2) || !err.contains("none.json") {
+                    return Err(format!(
+                        "a missing report: want exit 2 naming it, got {:?}: {err}",
+                        out.status.code()
+                    )
+                    .into());
+                }
+                Ok(())
+            },
+        ),
         Trial::test("cli::coverage-does-not-count-ignored-cases", || {
             let yaml = format!(
                 "{HEAD}    ignore: not today\n    steps:\n      - sleep: {{ for: 1s, why: x }}\n"

@@ -6,6 +6,7 @@
 
 mod cluster;
 mod coverage;
+mod diff;
 mod image;
 mod list;
 mod matrix;
@@ -56,6 +57,9 @@ pub enum Command {
     /// Write out the default suites (those built into a standalone binary) to edit them.
     #[command(subcommand)]
     Suites(suites::SuitesCommand),
+    /// What changed between two reports (of `run` or `matrix`); exit 1 when something newly
+    /// fails.
+    Diff(diff::DiffArgs),
 }
 
 /// Where the suites are read from.
@@ -132,6 +136,7 @@ pub fn main() -> ExitCode {
             Command::Image(cmd) => image::run(cmd).await,
             Command::Matrix(args) => matrix::run(args).await,
             Command::Suites(cmd) => suites::run(cmd),
+            Command::Diff(args) => diff::run(args),
         }
     });
     outcome.into()

@@ -2,6 +2,7 @@
 //! ([`json`]), the terminal summary ([`summary`]) and the live progress display
 //! ([`progress`]). All are made from one [`RunReport`].
 
+pub mod diff;
 pub mod json;
 pub mod junit;
 pub mod progress;
