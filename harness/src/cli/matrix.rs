@@ -20,9 +20,14 @@ use crate::runner::select::{Ask, Selection, Share};
 pub struct MatrixArgs {
     /// A target to run (repeatable; in the order given; the first is what the others are
     /// compared with). `--target all` runs every target: the baseline first, a kubeconfig
-    /// target only when its variable is set.
-    #[arg(long = "target", value_name = "NAME", required = true)]
+    /// target only when its variable is set. `NAME@MINOR` runs it on another Kubernetes
+    /// minor (`kind@1.35`: its recipe on that version's base node image).
+    #[arg(long = "target", value_name = "NAME[@MINOR]", required = true)]
     pub targets: Vec<String>,
+    /// Each target on each of these Kubernetes minors, one column each: a behaviour × version
+    /// table (`--target kind --versions 1.35,1.36,1.37`).
+    #[arg(long, value_name = "MINOR,...", value_delimiter = ',')]
+    pub versions: Vec<String>,
     /// Where the target files are (default: the repository's `ci/targets/`).
     #[arg(long, value_name = "DIR")]
     pub targets_dir: Option<PathBuf>,
@@ -87,26 +92,47 @@ pub async fn run(args: MatrixArgs) -> Outcome {
             return Outcome::BadInput;
         }
     };
-    let mut targets = Vec::new();
-    for name in &args.targets {
-        if name == "all" {
-            targets.extend(all_here(&known));
-            continue;
+    let mut named = Vec::new();
+    for spec in &args.targets {
+        let (name, minor) = match spec.split_once('@') {
+            Some((n, m)) => (n, Some(m)),
+            None => (spec.as_str(), None),
+        };
+        let found: Vec<matrix::target::Target> = if name == "all" {
+            all_here(&known)
+        } else {
+            known.iter().filter(|t| t.name == name).cloned().collect()
+        };
+        if found.is_empty() {
+            eprintln!(
+                "error: --target {name}: no such target in {} (known: {}); hint: add {}/{name}.yaml",
+                dir.display(),
+                known
+                    .iter()
+                    .map(|t| t.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                dir.display()
+            );
+            return Outcome::BadInput;
         }
-        match known.iter().find(|t| &t.name == name) {
-            Some(t) => targets.push(t.clone()),
-            None => {
-                eprintln!(
-                    "error: --target {name}: no such target in {} (known: {}); hint: add {}/{name}.yaml",
-                    dir.display(),
-                    known
-                        .iter()
-                        .map(|t| t.name.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                    dir.display()
-                );
-                return Outcome::BadInput;
+        named.extend(found.into_iter().map(|t| (t, minor)));
+    }
+    // Each target at the version it was named with, else at each of --versions.
+    let mut targets = Vec::new();
+    for (t, minor) in named {
+        let minors: Vec<Option<&str>> = match (minor, args.versions.is_empty()) {
+            (Some(m), _) => vec![Some(m)],
+            (None, true) => vec![None],
+            (None, false) => args.versions.iter().map(|m| Some(m.as_str())).collect(),
+        };
+        for m in minors {
+            match m.map(|m| t.at(m)).transpose() {
+                Ok(at) => targets.push(at.unwrap_or_else(|| t.clone())),
+                Err(e) => {
+                    eprintln!("error: --target {}@{}: {e}", t.name, m.unwrap_or_default());
+                    return Outcome::BadInput;
+                }
             }
         }
     }
@@ -119,22 +145,34 @@ pub async fn run(args: MatrixArgs) -> Outcome {
             c2.cancel();
         }
     });
-    let needs_base = targets
-        .iter()
-        .any(|t| matches!(t.node_image, Some(matrix::target::NodeImage::Build(_))));
-    let base_image = if needs_base {
-        match matrix::column::base_image(&dir).await {
-            Ok(i) => Some(i),
+    // The base node image of every version a target needs, built (or found) once.
+    let mut base_images = std::collections::BTreeMap::new();
+    for t in &targets {
+        let needs_base = matches!(
+            t.node_image,
+            Some(matrix::target::NodeImage::Build(_) | matrix::target::NodeImage::Base)
+        );
+        if !needs_base || base_images.contains_key(&t.kubernetes) {
+            continue;
+        }
+        match matrix::column::base_image(&dir, t.kubernetes.as_deref()).await {
+            Ok(i) => {
+                base_images.insert(t.kubernetes.clone(), i);
+            }
             Err(e) => {
-                eprintln!("error: the base node image: {}", crate::errors::chain(&e));
+                eprintln!(
+                    "error: the base node image{}: {}",
+                    t.kubernetes
+                        .as_deref()
+                        .map_or(String::new(), |m| format!(" of Kubernetes {m}")),
+                    crate::errors::chain(&e)
+                );
                 return Outcome::CouldNotRun;
             }
         }
-    } else {
-        None
-    };
+    }
     let opts = ColumnOptions {
-        base_image,
+        base_images,
         parallel: args.parallel as usize,
         strict_wording: args.strict_wording,
         retries: args.retries,

@@ -85,22 +85,24 @@ pub enum ColumnError {
     Setup(#[from] crate::runner::setup::SetupError),
 }
 
-/// The base node image for the targets' recipes: `PODCHECK_NODE_IMAGE`, else what
-/// `ci/node-image/build` (beside `targets_dir`) builds.
-pub async fn base_image(targets_dir: &Path) -> Result<String, ColumnError> {
-    if let Some(i) = crate::config::NODE_IMAGE.get() {
-        return Ok(i);
-    }
+/// The base node image for the targets' recipes: of Kubernetes `minor`, what
+/// `ci/node-image/build --kubernetes MINOR` (beside `targets_dir`) builds; of the default
+/// version, `PODCHECK_NODE_IMAGE`, else what `ci/node-image/build` builds.
+pub async fn base_image(targets_dir: &Path, minor: Option<&str>) -> Result<String, ColumnError> {
     let script = targets_dir.join("../node-image/build");
-    build_image(&script, None).await
+    match minor {
+        Some(m) => build_image(&script, &["--kubernetes", m]).await,
+        None => match crate::config::NODE_IMAGE.get() {
+            Some(i) => Ok(i),
+            None => build_image(&script, &[]).await,
+        },
+    }
 }
 
 /// Run a recipe; its last line of stdout is the image. Its stderr goes to ours.
-async fn build_image(script: &Path, base: Option<&str>) -> Result<String, ColumnError> {
+async fn build_image(script: &Path, args: &[&str]) -> Result<String, ColumnError> {
     let mut cmd = tokio::process::Command::new(script);
-    if let Some(b) = base {
-        cmd.arg(b);
-    }
+    cmd.args(args);
     let out = cmd
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -125,7 +127,8 @@ async fn build_image(script: &Path, base: Option<&str>) -> Result<String, Column
 
 /// Options every column shares.
 pub struct ColumnOptions {
-    pub base_image: Option<String>,
+    /// The base node image of each Kubernetes minor asked for (`None`: the default one).
+    pub base_images: std::collections::BTreeMap<Option<String>, String>,
     pub parallel: usize,
     pub strict_wording: bool,
     pub retries: u32,
@@ -167,12 +170,14 @@ async fn cluster_of(t: &Target, opts: &ColumnOptions) -> Result<ClusterOptions, 
         ..ClusterOptions::from_env()
     };
     cluster.kubeconfig = None;
+    let base = opts.base_images.get(&t.kubernetes).map(String::as_str);
     match (&t.node_image, &t.kubeconfig_env) {
         (Some(NodeImage::Image(i)), _) => cluster.node_image = Some(i.clone()),
+        (Some(NodeImage::Base), _) => cluster.node_image = base.map(str::to_string),
         (Some(NodeImage::Build(script)), _) => {
-            let base = opts.base_image.as_deref();
             eprintln!("[{}] building its node image ({script})", t.name);
-            cluster.node_image = Some(build_image(&t.dir().join(script), base).await?);
+            let args: Vec<&str> = base.into_iter().collect();
+            cluster.node_image = Some(build_image(&t.dir().join(script), &args).await?);
         }
         (None, Some(env)) => {
             let kc = std::env::var(env)

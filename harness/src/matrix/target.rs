@@ -67,6 +67,8 @@ struct TargetFile {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "snake_case")]
 pub enum NodeImage {
+    /// The base node image itself (`node_image: base`): the baseline.
+    Base,
     /// A script (relative to the targets directory) that builds it, cached by its inputs,
     /// and prints its reference as the last line of stdout. It gets the base node image as
     /// its first argument (the baseline's own recipe ignores it).
@@ -113,6 +115,12 @@ pub struct Expect {
     pub worded_differently: Vec<String>,
 }
 
+/// A Kubernetes minor as `--target NAME@MINOR` writes it: `1.35`.
+pub fn valid_minor(s: &str) -> bool {
+    matches!(s.split_once('.'), Some((a, b)) if !a.is_empty() && !b.is_empty()
+        && a.chars().chain(b.chars()).all(|c| c.is_ascii_digit()))
+}
+
 /// A loaded target.
 #[derive(Clone, Debug)]
 pub struct Target {
@@ -122,6 +130,9 @@ pub struct Target {
     pub file: PathBuf,
     pub node_image: Option<NodeImage>,
     pub kubeconfig_env: Option<String>,
+    /// The Kubernetes minor asked for (`--target kind@1.35`), when not the default: the
+    /// base node image of that version, under the target's recipe.
+    pub kubernetes: Option<String>,
     /// The prepare steps, as a case of their own.
     pub prepare: Case,
     /// A command run in the node when the prepare steps do not pass: what says why (the
@@ -139,6 +150,25 @@ impl Target {
             .parent()
             .map(Path::to_path_buf)
             .unwrap_or_default()
+    }
+
+    /// The same implementation on another Kubernetes minor (`kind@1.35`): its recipe on
+    /// that version's base node image. A cluster given by kubeconfig has the version it has.
+    pub fn at(&self, minor: &str) -> Result<Target, String> {
+        if self.node_image.is_none() {
+            return Err(format!(
+                "`{}` is a cluster given by kubeconfig: its Kubernetes version is the cluster's",
+                self.name
+            ));
+        }
+        if !valid_minor(minor) {
+            return Err(format!("`{minor}` is not a Kubernetes minor (e.g. 1.35)"));
+        }
+        Ok(Target {
+            name: format!("{}@{minor}", self.name),
+            kubernetes: Some(minor.to_string()),
+            ..self.clone()
+        })
     }
 }
 
@@ -236,6 +266,7 @@ pub fn parse(path: &Path, text: &str, catalogue: &Catalogue) -> Result<Target, V
         oci_runtime: f.oci_runtime,
         diagnose: f.diagnose,
         expect,
+        kubernetes: None,
     })
 }
 
@@ -268,5 +299,29 @@ mod tests {
             .collect();
         listed.sort();
         assert_eq!(listed, own, "ci/workflows/conformance.yml vs ci/targets/");
+    }
+
+    /// A target on another Kubernetes minor is a column of its own, named for it; a
+    /// cluster given by kubeconfig has its own version and cannot be asked for another.
+    #[test]
+    fn a_target_at_another_minor() {
+        let root = crate::paths::repo_root();
+        let suites = crate::suite::load(&[crate::paths::suites_dir()]).unwrap();
+        let all = load(&root.join("ci/targets"), &suites.catalogue).unwrap();
+        let kind = all.iter().find(|t| t.name == "kind").unwrap();
+        assert!(matches!(kind.node_image, Some(NodeImage::Base)));
+        let old = kind.at("1.35").unwrap();
+        assert_eq!(
+            (old.name.as_str(), old.kubernetes.as_deref()),
+            ("kind@1.35", Some("1.35"))
+        );
+        assert!(kind.at("one-thirty-five").is_err());
+        let given = all.iter().find(|t| t.kind == TargetKind::Cluster).unwrap();
+        assert!(
+            given
+                .at("1.35")
+                .unwrap_err()
+                .contains("given by kubeconfig")
+        );
     }
 }
