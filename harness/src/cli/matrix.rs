@@ -83,60 +83,10 @@ pub async fn run(args: MatrixArgs) -> Outcome {
         .targets_dir
         .clone()
         .unwrap_or_else(|| crate::paths::repo_root().join("ci/targets"));
-    let known = match matrix::target::load(&dir, &selection.suites.catalogue) {
+    let targets = match targets(&args, &dir, &selection) {
         Ok(t) => t,
-        Err(errors) => {
-            for e in &errors {
-                eprintln!("{e}");
-            }
-            return Outcome::BadInput;
-        }
+        Err(o) => return o,
     };
-    let mut named = Vec::new();
-    for spec in &args.targets {
-        let (name, minor) = match spec.split_once('@') {
-            Some((n, m)) => (n, Some(m)),
-            None => (spec.as_str(), None),
-        };
-        let found: Vec<matrix::target::Target> = if name == "all" {
-            all_here(&known)
-        } else {
-            known.iter().filter(|t| t.name == name).cloned().collect()
-        };
-        if found.is_empty() {
-            eprintln!(
-                "error: --target {name}: no such target in {} (known: {}); hint: add {}/{name}.yaml",
-                dir.display(),
-                known
-                    .iter()
-                    .map(|t| t.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                dir.display()
-            );
-            return Outcome::BadInput;
-        }
-        named.extend(found.into_iter().map(|t| (t, minor)));
-    }
-    // Each target at the version it was named with, else at each of --versions.
-    let mut targets = Vec::new();
-    for (t, minor) in named {
-        let minors: Vec<Option<&str>> = match (minor, args.versions.is_empty()) {
-            (Some(m), _) => vec![Some(m)],
-            (None, true) => vec![None],
-            (None, false) => args.versions.iter().map(|m| Some(m.as_str())).collect(),
-        };
-        for m in minors {
-            match m.map(|m| t.at(m)).transpose() {
-                Ok(at) => targets.push(at.unwrap_or_else(|| t.clone())),
-                Err(e) => {
-                    eprintln!("error: --target {}@{}: {e}", t.name, m.unwrap_or_default());
-                    return Outcome::BadInput;
-                }
-            }
-        }
-    }
-
     let cancel = CancellationToken::new();
     let c2 = cancel.clone();
     tokio::spawn(async move {
@@ -145,32 +95,10 @@ pub async fn run(args: MatrixArgs) -> Outcome {
             c2.cancel();
         }
     });
-    // The base node image of every version a target needs, built (or found) once.
-    let mut base_images = std::collections::BTreeMap::new();
-    for t in &targets {
-        let needs_base = matches!(
-            t.node_image,
-            Some(matrix::target::NodeImage::Build(_) | matrix::target::NodeImage::Base)
-        );
-        if !needs_base || base_images.contains_key(&t.kubernetes) {
-            continue;
-        }
-        match matrix::column::base_image(&dir, t.kubernetes.as_deref()).await {
-            Ok(i) => {
-                base_images.insert(t.kubernetes.clone(), i);
-            }
-            Err(e) => {
-                eprintln!(
-                    "error: the base node image{}: {}",
-                    t.kubernetes
-                        .as_deref()
-                        .map_or(String::new(), |m| format!(" of Kubernetes {m}")),
-                    crate::errors::chain(&e)
-                );
-                return Outcome::CouldNotRun;
-            }
-        }
-    }
+    let base_images = match base_images(&targets, &dir).await {
+        Ok(b) => b,
+        Err(o) => return o,
+    };
     let opts = ColumnOptions {
         base_images,
         parallel: args.parallel as usize,
@@ -211,9 +139,15 @@ pub async fn run(args: MatrixArgs) -> Outcome {
         return Outcome::CouldNotRun;
     }
     print!("{}", matrix::render::terminal(&report));
-    let problems = matrix::expect::check(&report, &targets);
     eprintln!("reports: {}", out.display());
-    if report.columns.iter().any(|c| c.error.is_some()) || cancel.is_cancelled() {
+    verdict(&report, &targets, cancel.is_cancelled())
+}
+
+/// What the matrix says of the targets: could not run (a column could not, or Ctrl-C), as
+/// the targets expect, or not.
+fn verdict(report: &MatrixReport, targets: &[matrix::target::Target], cancelled: bool) -> Outcome {
+    let problems = matrix::expect::check(report, targets);
+    if report.columns.iter().any(|c| c.error.is_some()) || cancelled {
         for p in &problems {
             eprintln!("  {p}");
         }
@@ -237,6 +171,104 @@ pub async fn run(args: MatrixArgs) -> Outcome {
         }
         Outcome::Failed
     }
+}
+
+/// The targets the arguments name: each known target (or all of them), at the Kubernetes
+/// minor it is named with, else at each of `--versions`. Bad input is exit 2.
+fn targets(
+    args: &MatrixArgs,
+    dir: &std::path::Path,
+    selection: &Selection,
+) -> Result<Vec<matrix::target::Target>, Outcome> {
+    let known = match matrix::target::load(dir, &selection.suites.catalogue) {
+        Ok(t) => t,
+        Err(errors) => {
+            for e in &errors {
+                eprintln!("{e}");
+            }
+            return Err(Outcome::BadInput);
+        }
+    };
+    let mut named = Vec::new();
+    for spec in &args.targets {
+        let (name, minor) = match spec.split_once('@') {
+            Some((n, m)) => (n, Some(m)),
+            None => (spec.as_str(), None),
+        };
+        let found: Vec<matrix::target::Target> = if name == "all" {
+            all_here(&known)
+        } else {
+            known.iter().filter(|t| t.name == name).cloned().collect()
+        };
+        if found.is_empty() {
+            eprintln!(
+                "error: --target {name}: no such target in {} (known: {}); hint: add {}/{name}.yaml",
+                dir.display(),
+                known
+                    .iter()
+                    .map(|t| t.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                dir.display()
+            );
+            return Err(Outcome::BadInput);
+        }
+        named.extend(found.into_iter().map(|t| (t, minor)));
+    }
+    // Each target at the version it was named with, else at each of --versions.
+    let mut targets = Vec::new();
+    for (t, minor) in named {
+        let minors: Vec<Option<&str>> = match (minor, args.versions.is_empty()) {
+            (Some(m), _) => vec![Some(m)],
+            (None, true) => vec![None],
+            (None, false) => args.versions.iter().map(|m| Some(m.as_str())).collect(),
+        };
+        for m in minors {
+            match m.map(|m| t.at(m)).transpose() {
+                Ok(at) => targets.push(at.unwrap_or_else(|| t.clone())),
+                Err(e) => {
+                    eprintln!("error: --target {}@{}: {e}", t.name, m.unwrap_or_default());
+                    return Err(Outcome::BadInput);
+                }
+            }
+        }
+    }
+
+    Ok(targets)
+}
+
+/// The base node image of every Kubernetes minor the targets need.
+async fn base_images(
+    targets: &[matrix::target::Target],
+    dir: &std::path::Path,
+) -> Result<std::collections::BTreeMap<Option<String>, String>, Outcome> {
+    // The base node image of every version a target needs, built (or found) once.
+    let mut base_images = std::collections::BTreeMap::new();
+    for t in targets {
+        let needs_base = matches!(
+            t.node_image,
+            Some(matrix::target::NodeImage::Build(_) | matrix::target::NodeImage::Base)
+        );
+        if !needs_base || base_images.contains_key(&t.kubernetes) {
+            continue;
+        }
+        match matrix::column::base_image(dir, t.kubernetes.as_deref()).await {
+            Ok(i) => {
+                base_images.insert(t.kubernetes.clone(), i);
+            }
+            Err(e) => {
+                eprintln!(
+                    "error: the base node image{}: {}",
+                    t.kubernetes
+                        .as_deref()
+                        .map_or(String::new(), |m| format!(" of Kubernetes {m}")),
+                    crate::errors::chain(&e)
+                );
+                return Err(Outcome::CouldNotRun);
+            }
+        }
+    }
+    Ok(base_images)
 }
 
 fn write(r: &MatrixReport, out: &std::path::Path) -> Result<(), WriteError> {

@@ -1,11 +1,12 @@
-//! How observed state is judged: text matches ([`text`]), partial objects ([`partial`]) and
-//! CEL expressions ([`cel`]). Every failed judgement is a [`Mismatch`] (what was checked,
+//! How observed state is judged: text matches ([`text`]), partial objects ([`partial`]),
+//! CEL expressions ([`cel`]), and a pod's own account of its state ([`pod`]). Every failed judgement is a [`Mismatch`] (what was checked,
 //! what was expected, what was seen); a judgement that could not be made at all is a
 //! [`Miss::Unknown`], which no check ever reads as "does not hold".
 
 pub mod cel;
 mod mismatch;
 pub mod partial;
+pub mod pod;
 pub mod schema;
 pub mod text;
 
