@@ -131,6 +131,10 @@ pub const BENCH_CATALOGUE: Var = Var {
     name: "PODCHECK_BENCH_CATALOGUE",
     means: "ci/bench/registry: 1 also times the whole catalogue, pulled and loaded",
 };
+pub const BIN: Var = Var {
+    name: "PODCHECK_BIN",
+    means: "ci/bench/cluster and run: the podcheck binary to time (an older build, to compare)",
+};
 pub const CACHE_DIR: Var = Var {
     name: "PODCHECK_CACHE_DIR",
     means: "ci/ scripts: where the node images' Go builds and root file systems are cached",
@@ -160,6 +164,7 @@ pub const ALL: &[Var] = &[
     E2E,
     FUZZ_CASES,
     BENCH_CATALOGUE,
+    BIN,
     CACHE_DIR,
     DEBIAN_MIRROR,
 ];

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Outcome;
 use crate::cluster::{self, ClusterOptions, docker};
+use crate::runner::setup;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum ClusterCommand {
@@ -100,6 +101,8 @@ async fn up(args: UpArgs) -> Outcome {
     opts.workers = args.workers.unwrap_or(opts.workers);
     opts.kubeconfig_out = args.kubeconfig_out;
     opts.registry = args.registry;
+    // A cluster others will use (tests, a user's kubectl): it is up when DNS serves too.
+    opts.wait_for_dns = true;
     let started = tokio::select! {
         // A cluster tied to a process is removed by its watcher, not by `down`: recording it
         // would overwrite the record of a cluster that `down` must still find.
@@ -139,22 +142,28 @@ async fn up(args: UpArgs) -> Outcome {
 }
 
 async fn start(opts: ClusterOptions, load_images: bool, record: bool) -> Result<State, String> {
-    let cluster = cluster::acquire(&opts).await.map_err(|e| e.to_string())?;
-    if load_images {
-        let out = crate::image::default_out_dir();
-        let images = tokio::task::spawn_blocking(move || crate::image::build_all(&out))
-            .await
-            .map_err(|e| e.to_string())?
-            .map_err(|e| e.to_string())?;
-        let archives: Vec<PathBuf> = images.iter().map(|i| i.archive.clone()).collect();
-        cluster
-            .load_images(&archives)
-            .await
-            .map_err(|e| e.to_string())?;
+    let told = |e: &(dyn std::error::Error + 'static)| crate::errors::chain(e);
+    // The fixture images are built while the cluster starts: neither needs the other.
+    let (cluster, built) = if load_images {
+        let (cluster, built) = setup::acquire_while_building(opts, true).await;
+        (cluster, Some(built))
+    } else {
+        (cluster::acquire(&opts).await, None)
+    };
+    let cluster = cluster.map_err(|e| told(&e))?;
+    if let Some(built) = built {
+        let archives: Vec<PathBuf> = built
+            .map_err(|e| told(&e))?
+            .iter()
+            .map(|i| i.archive.clone())
+            .collect();
+        if !cluster.images_preloaded() {
+            cluster.load_images(&archives).await.map_err(|e| told(&e))?;
+        }
         eprintln!("loaded {} fixture images", archives.len());
     }
     // Copy the node's kubectl now, once, instead of in every test process.
-    cluster.kubectl().await.map_err(|e| e.to_string())?;
+    cluster.kubectl().await.map_err(|e| told(&e))?;
     let node = cluster
         .nodes()
         .first()

@@ -7,6 +7,7 @@ pub mod kind;
 pub mod kubeconfig;
 mod load;
 pub mod node;
+mod preload;
 
 use crate::config::{self, ConfigError};
 use std::path::{Path, PathBuf};
@@ -14,6 +15,7 @@ use std::time::Duration;
 
 pub use error::ClusterError;
 use node::NodeContainer;
+pub use preload::{Preload, PreloadSender};
 
 /// Which provider made a cluster; reported as a JUnit property.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,6 +54,8 @@ pub struct Cluster {
     /// Node containers podcheck can reach through Docker (its own, or a kind cluster's it was
     /// given): what makes image loading and the node's own kubectl possible.
     nodes: Vec<NodeContainer>,
+    /// Its nodes imported [`ClusterOptions::preload`]'s archives as it started.
+    images_preloaded: bool,
 }
 
 /// How to get a cluster: from flags and the environment of the contract.
@@ -73,6 +77,12 @@ pub struct ClusterOptions {
     /// The registry the fixture images are pushed to (`--registry`, `PODCHECK_REGISTRY`): the
     /// run uses the pushed references, and a kind cluster podcheck starts pulls from it.
     pub registry: Option<crate::image::registry::Registry>,
+    /// Whether a started cluster is ready only once CoreDNS is available too (`cluster up`,
+    /// whose cluster serves anything), or as soon as its nodes are Ready (a run: no case
+    /// needs cluster DNS, and CoreDNS comes up while the first cases run).
+    pub wait_for_dns: bool,
+    /// Image archives a started cluster's nodes import while its control plane starts.
+    pub preload: Option<Preload>,
 }
 
 impl ClusterOptions {
@@ -87,6 +97,8 @@ impl ClusterOptions {
             kubeconfig_out: None,
             workers: workers_from_env(),
             registry: None,
+            wait_for_dns: false,
+            preload: None,
         }
     }
 }
@@ -129,6 +141,8 @@ async fn start_kind(opts: &ClusterOptions) -> Result<Cluster, ClusterError> {
         ready_timeout: Duration::from_secs(240 + 60 * opts.workers as u64),
         workers: opts.workers,
         registry: opts.registry.clone(),
+        wait_for_dns: opts.wait_for_dns,
+        preload: opts.preload.clone(),
     })
     .await?;
     Ok(Cluster {
@@ -140,6 +154,7 @@ async fn start_kind(opts: &ClusterOptions) -> Result<Cluster, ClusterError> {
             node_image: Some(node_image),
         },
         nodes: kind.nodes.clone(),
+        images_preloaded: kind.images_preloaded,
         kind: Some(kind),
     })
 }
@@ -165,6 +180,7 @@ async fn connect_existing(path: &Path, context: Option<&str>) -> Result<Cluster,
         },
         kind: None,
         nodes,
+        images_preloaded: false,
     })
 }
 
@@ -205,6 +221,12 @@ impl Cluster {
             }
         }
         Ok(())
+    }
+
+    /// Whether the nodes imported the archives of [`ClusterOptions::preload`] as the cluster
+    /// started (then [`Cluster::load_images`] of the same archives is not needed).
+    pub fn images_preloaded(&self) -> bool {
+        self.images_preloaded
     }
 
     /// Whether [`Cluster::load_images`] can work here.

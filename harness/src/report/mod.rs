@@ -99,6 +99,10 @@ impl Verdict {
 /// longest case, so this is what "fast" is measured against.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Timing {
+    /// From the run's start (before its cluster) to the first case's start: the run's fixed
+    /// cost before any case can run.
+    #[serde(serialize_with = "ser_secs")]
+    pub first_case_after: Duration,
     /// From the first case's start to the last case's verdict.
     #[serde(serialize_with = "ser_secs")]
     pub cases_wall: Duration,
@@ -278,7 +282,9 @@ impl RunReport {
     fn judge(&self) -> Verdict {
         if self.counts.failed > 0 {
             Verdict::DoesNotConform
-        } else if self.counts.errors > 0 || !self.leftovers.is_empty() {
+        } else if self.counts.errors > 0 || !self.leftovers.is_empty() || self.counts.passed == 0 {
+            // A run in which no case passed checked nothing, even when nothing failed: every
+            // case skipped (not applicable here) is no evidence of conformance.
             Verdict::CouldNotCheck
         } else {
             Verdict::Conforms
@@ -297,6 +303,13 @@ impl RunReport {
             let round = c.case.rsplit_once(" #").map_or("", |(_, r)| r);
             rounds.entry(round).or_default().push(c);
         }
+        let first_case_after = rounds
+            .values()
+            .flatten()
+            .map(|c| c.started)
+            .min()
+            .and_then(|f| f.duration_since(self.started).ok())
+            .unwrap_or_default();
         let mut timings: Vec<Timing> = rounds
             .values()
             .map(|ran| {
@@ -304,6 +317,7 @@ impl RunReport {
                 let last = ran.iter().map(|c| c.started + c.duration).max();
                 let longest = ran.iter().max_by_key(|c| c.step_time);
                 Timing {
+                    first_case_after,
                     cases_wall: match (first, last) {
                         (Some(f), Some(l)) => l.duration_since(f).unwrap_or_default(),
                         _ => Duration::ZERO,
@@ -552,6 +566,34 @@ mod tests {
         let s = summary::render(&r);
         assert!(
             s.contains("ok: conforms on 1 of 2 behaviours; 1 not selected: OTHER (on kind v1.37.2"),
+            "{s}"
+        );
+    }
+    /// Nothing failed, but nothing passed either: every case was not applicable here. That
+    /// checked nothing, and says so.
+    #[test]
+    fn a_run_in_which_every_case_was_skipped_could_not_check() {
+        let mut r = fixtures::report();
+        r.cases = vec![
+            case(
+                "a",
+                CaseStatus::Skipped(
+                    "not applicable: needs 1 schedulable nodes, the cluster has 0".into(),
+                ),
+            ),
+            case(
+                "b",
+                CaseStatus::Skipped(
+                    "not applicable: needs 1 schedulable nodes, the cluster has 0".into(),
+                ),
+            ),
+        ];
+        r.counts = Counts::of(&r.cases);
+        r.verdict = r.judge();
+        assert_eq!(r.verdict, Verdict::CouldNotCheck);
+        let s = summary::render(&r.with_behaviours(["B"]));
+        assert!(
+            s.contains("COULD NOT CHECK: no case passed: nothing was checked"),
             "{s}"
         );
     }

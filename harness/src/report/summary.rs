@@ -149,7 +149,8 @@ fn closing(s: &mut String, r: &RunReport) {
     if !t.longest_case.is_empty() {
         let _ = writeln!(
             s,
-            "\n{}cases ran in {:.1}s against their longest, {} ({:.1}s of steps): x{:.2}; cleanup finished {:.1}s after the last verdict",
+            "\nthe first case started {:.1}s into the run; {}cases ran in {:.1}s against their longest, {} ({:.1}s of steps): x{:.2}; cleanup finished {:.1}s after the last verdict",
+            t.first_case_after.as_secs_f64(),
             if t.rounds > 1 {
                 format!("in its median round of {}, ", t.rounds)
             } else {
@@ -189,15 +190,19 @@ fn closing(s: &mut String, r: &RunReport) {
                 )
             }
         }
-        Verdict::CouldNotCheck => format!(
-            ": {} case(s) could not run{}",
-            cnt.errors,
-            if r.leftovers.is_empty() {
-                ""
-            } else {
-                ", namespaces left behind"
+        Verdict::CouldNotCheck => {
+            let mut why = Vec::new();
+            if cnt.errors > 0 {
+                why.push(format!("{} case(s) could not run", cnt.errors));
             }
-        ),
+            if !r.leftovers.is_empty() {
+                why.push("namespaces left behind".to_string());
+            }
+            if cnt.passed == 0 && cnt.failed == 0 {
+                why.push("no case passed: nothing was checked".to_string());
+            }
+            format!(": {}", why.join(", "))
+        }
     };
     let covered = match coverage(r) {
         c if c.is_empty() => c,

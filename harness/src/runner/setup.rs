@@ -118,22 +118,80 @@ pub struct Prepared {
     pub images_mode: ImagesMode,
 }
 
-async fn build_images() -> Result<Vec<image::FixtureImage>, SetupError> {
+type Built = Result<Vec<image::FixtureImage>, SetupError>;
+
+/// podcheck's fixture images, built (or found built) in the image cache.
+pub async fn build_images() -> Built {
     let out = image::default_out_dir();
-    Ok(tokio::task::spawn_blocking(move || image::build_all(&out))
+    tokio::task::spawn_blocking(move || image::build_all(&out))
         .await
-        .map_err(SetupError::ImageTask)??)
+        .map_err(SetupError::ImageTask)?
+        .map_err(SetupError::from)
+}
+
+/// Which images the run will use, when that is known before the cluster is: asked for, or
+/// implied by a registry or by a cluster podcheck starts (whose nodes it can load).
+fn mode_before_the_cluster(opts: &SetupOptions) -> Option<ImagesMode> {
+    if opts.cluster.registry.is_some() {
+        return Some(ImagesMode::Registry);
+    }
+    opts.images.or_else(ImagesMode::from_env).or(opts
+        .cluster
+        .kubeconfig
+        .is_none()
+        .then_some(ImagesMode::Offline))
+}
+
+/// The cluster and the fixture images, built at the same time; with `load`, a cluster that
+/// podcheck starts imports them into its nodes as its control plane starts.
+pub async fn acquire_while_building(
+    mut opts: ClusterOptions,
+    load: bool,
+) -> (Result<Cluster, cluster::ClusterError>, Built) {
+    let sender = load.then(|| {
+        let (tx, rx) = cluster::Preload::channel();
+        opts.preload = Some(rx);
+        tx
+    });
+    let build = async {
+        let built = build_images().await;
+        if let (Some(tx), Ok(images)) = (sender, &built) {
+            tx.send(images.iter().map(|i| i.archive.clone()).collect());
+        }
+        built
+    };
+    tokio::join!(cluster::acquire(&opts), build)
 }
 
 /// The cluster, its images and kubectl; the environment's placement and node count are the
 /// pipeline's to set.
+///
+/// The fixture images are built while the cluster starts when the mode needs them and is known
+/// beforehand: the two do not depend on each other, and a cold build takes as long as a start.
 pub async fn prepare(opts: &SetupOptions) -> Result<Prepared, SetupError> {
-    let cluster = cluster::acquire(&opts.cluster).await?;
-    match finish(&cluster, opts).await {
-        Ok((env, images_mode)) => Ok(Prepared {
+    let early = mode_before_the_cluster(opts).filter(|m| *m != ImagesMode::Book);
+    let loads = matches!(early, Some(ImagesMode::Offline | ImagesMode::BookLike)) && !preloaded();
+    let (cluster, built) = match early {
+        Some(_) => {
+            let (cluster, built) = acquire_while_building(opts.cluster.clone(), loads).await;
+            (cluster?, Some(built))
+        }
+        None => (cluster::acquire(&opts.cluster).await?, None),
+    };
+    let mode = early.unwrap_or_else(|| {
+        opts.images
+            .or_else(ImagesMode::from_env)
+            .unwrap_or(if cluster.can_load_images() {
+                ImagesMode::Offline
+            } else {
+                ImagesMode::Book
+            })
+    });
+    match finish(&cluster, opts, mode, built).await {
+        Ok(env) => Ok(Prepared {
             cluster,
             env,
-            images_mode,
+            images_mode: mode,
         }),
         Err(e) => {
             cluster.shutdown().await;
@@ -145,17 +203,12 @@ pub async fn prepare(opts: &SetupOptions) -> Result<Prepared, SetupError> {
 async fn finish(
     cluster: &Cluster,
     opts: &SetupOptions,
-) -> Result<(Environment, ImagesMode), SetupError> {
-    let mode = match &opts.cluster.registry {
-        Some(_) => ImagesMode::Registry,
-        None => opts
-            .images
-            .or_else(ImagesMode::from_env)
-            .unwrap_or(if cluster.can_load_images() {
-                ImagesMode::Offline
-            } else {
-                ImagesMode::Book
-            }),
+    mode: ImagesMode,
+    built: Option<Built>,
+) -> Result<Environment, SetupError> {
+    let built = async || match built {
+        Some(b) => b,
+        None => build_images().await,
     };
     let map = match mode {
         ImagesMode::Book => ImageMap::book(),
@@ -165,7 +218,7 @@ async fn finish(
                 .registry
                 .as_ref()
                 .expect("registry mode has a registry");
-            let built = build_images().await?;
+            let built = built().await?;
             let started = std::time::Instant::now();
             let pushed = image::registry::push(registry, &built).await?;
             tracing::info!(
@@ -177,13 +230,20 @@ async fn finish(
             ImageMap::pushed(&pushed)
         }
         ImagesMode::Offline | ImagesMode::BookLike => {
-            let built = build_images().await?;
+            let built = built().await?;
             if preloaded() {
                 tracing::info!("offline images: loaded by whoever started the cluster");
+            } else if cluster.images_preloaded() {
+                tracing::info!("offline images: imported while the cluster started");
             } else if cluster.can_load_images() {
+                let started = std::time::Instant::now();
                 let archives: Vec<PathBuf> = built.iter().map(|i| i.archive.clone()).collect();
                 cluster.load_images(&archives).await?;
-                tracing::info!("loaded {} fixture images into the cluster", archives.len());
+                tracing::info!(
+                    "loaded {} fixture images into the cluster in {:.1} s",
+                    archives.len(),
+                    started.elapsed().as_secs_f64()
+                );
             } else {
                 tracing::info!("offline images: assuming they are already in the cluster's nodes");
             }
@@ -231,5 +291,5 @@ async fn finish(
         placement: Default::default(),
         strict_wording: opts.strict_wording,
     };
-    Ok((env, mode))
+    Ok(env)
 }

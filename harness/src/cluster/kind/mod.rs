@@ -39,6 +39,10 @@ pub struct KindOptions {
     pub workers: usize,
     /// The nodes pull the fixture images from here (`--registry`).
     pub registry: Option<crate::image::registry::Registry>,
+    /// Ready means CoreDNS available too, not only every node Ready.
+    pub wait_for_dns: bool,
+    /// Image archives to import into every node while the control plane starts.
+    pub preload: Option<super::Preload>,
 }
 
 /// Running kind nodes and what the bootstrap produced.
@@ -55,6 +59,8 @@ pub struct KindCluster {
     pub kubeconfig: PathBuf,
     pub server_version: String,
     pub node_image: String,
+    /// Every node imported the preload archives.
+    pub images_preloaded: bool,
 }
 
 /// A short random cluster name, so that runs can share a Docker engine.
@@ -132,6 +138,11 @@ pub async fn create(opts: &KindOptions) -> Result<KindCluster, ClusterError> {
         service_subnet: SERVICE_SUBNET.into(),
         kubeconfig_path: kubeconfig.clone(),
         ready_timeout: opts.ready_timeout,
+        started,
+        wait_for_dns: opts.wait_for_dns,
+        preload: opts.preload.clone(),
+        preloading: None,
+        images_preloaded: false,
         registry: opts.registry.clone(),
         kubernetes_version: String::new(),
         client: None,
@@ -154,6 +165,7 @@ pub async fn create(opts: &KindOptions) -> Result<KindCluster, ClusterError> {
         kubeconfig,
         server_version: ctx.server_version,
         node_image: opts.node_image.clone(),
+        images_preloaded: ctx.images_preloaded,
     })
 }
 

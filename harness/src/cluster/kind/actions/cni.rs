@@ -20,7 +20,7 @@ use super::{Context, Node};
 use crate::cluster::error::ClusterError;
 
 pub const MANIFEST: &str = "/kind/manifests/default-cni.yaml";
-const CONFLIST: &str = "/etc/cni/net.d/10-podcheck.conflist";
+pub const CONFLIST: &str = "/etc/cni/net.d/10-podcheck.conflist";
 
 /// The only template field kind's CNI manifests use.
 pub fn template(manifest: &str, pod_subnet: &str) -> String {
@@ -93,6 +93,14 @@ async fn pod_cidr(client: &kube::Client, node: &str) -> Result<String, ClusterEr
             timeout_secs: timeout.as_secs(),
         }),
     }
+}
+
+/// The configuration the node image's default CNI (its `cni-installer`) writes on a one-node
+/// cluster: a bridge over the whole pod subnet, masquerading what leaves it.
+pub fn default_conflist(pod_subnet: &str) -> serde_json::Value {
+    let mut c = conflist(pod_subnet);
+    c["plugins"][0]["ipMasq"] = serde_json::Value::Bool(true);
+    c
 }
 
 /// The CNI configuration of one node of a multi-node cluster.

@@ -50,6 +50,8 @@ const LOW_DISK_KIB: u64 = 1024 * 1024;
 /// Run a kubeadm phase in `node`; a failure names the node and carries what tells why.
 pub async fn bootstrap(node: &NodeContainer, argv: &[&str]) -> Result<(), ClusterError> {
     let out = node.exec(argv).await?;
+    // kubeadm's own timestamps tell where a start spends its time (`RUST_LOG=podcheck=debug`).
+    tracing::debug!(node = %node.name, "{}:\n{}", argv.join(" "), out.combined());
     if out.exit_code == 0 {
         return Ok(());
     }

@@ -1,15 +1,22 @@
 //! The bootstrap of a kind cluster, one action per file, run in this order (as kind's
 //! `create/actions`): wait for the nodes' init, point the nodes' DNS at Docker's (on a
-//! cluster network), let containerd pull from `--registry`, write the kubeadm config, `kubeadm init`, export the kubeconfig, untaint,
-//! join the workers, install the CNI, install storage, wait until ready.
+//! cluster network), let containerd pull from `--registry`, start importing the fixture
+//! images in the background, write the kubeadm config, write
+//! the pod network ahead (one node of podcheck's image), `kubeadm init`, export the
+//! kubeconfig, probe CoreDNS every second, untaint, join the workers, install the CNI,
+//! install storage, wait until ready, wait for the image import.
 
 pub mod boot;
 pub mod cni;
 pub mod config;
+pub mod coredns;
 pub mod dns;
 pub mod init;
 pub mod join;
 pub mod kubeconfig;
+pub mod network_ahead;
+pub mod preload;
+pub mod preloaded;
 pub mod registry;
 pub mod storage;
 pub mod untaint;
@@ -47,6 +54,16 @@ pub struct Context {
     pub registry: Option<crate::image::registry::Registry>,
     /// Deadline for the whole bootstrap's waits.
     pub ready_timeout: Duration,
+    /// When podcheck began creating the cluster: what the start's figures count from.
+    pub started: Instant,
+    /// `wait_ready` waits for CoreDNS too.
+    pub wait_for_dns: bool,
+    /// Image archives to import while the control plane starts (`preload`).
+    pub preload: Option<crate::cluster::Preload>,
+    /// The import `preload` started: whether it imported anything.
+    pub preloading: Option<tokio::task::JoinHandle<Result<bool, ClusterError>>>,
+    /// Set by `preloaded`.
+    pub images_preloaded: bool,
     /// Filled by `config`.
     pub kubernetes_version: String,
     /// Filled by `kubeconfig`.
@@ -105,9 +122,20 @@ pub async fn run_all(ctx: &mut Context) -> Result<(), ClusterError> {
             registry
         );
     }
+    action!(
+        ctx,
+        "importing the fixture images, beside the control plane's start",
+        preload
+    );
     action!(ctx, "writing the kubeadm configuration", config);
+    action!(
+        ctx,
+        "writing the pod network ahead of the kubelet",
+        network_ahead
+    );
     action!(ctx, "starting the control plane (kubeadm init)", init);
     action!(ctx, "exporting the kubeconfig", kubeconfig);
+    action!(ctx, "probing CoreDNS's readiness every second", coredns);
     action!(ctx, "removing the control-plane taint", untaint);
     if !ctx.workers.is_empty() {
         action!(ctx, "joining the workers (kubeadm join)", join);
@@ -116,8 +144,9 @@ pub async fn run_all(ctx: &mut Context) -> Result<(), ClusterError> {
     action!(ctx, "installing the default storage class", storage);
     action!(
         ctx,
-        "waiting for the nodes to be Ready and CoreDNS available",
+        "waiting for the nodes to be Ready (and CoreDNS available for `cluster up`)",
         wait_ready
     );
+    action!(ctx, "waiting for the fixture images' import", preloaded);
     Ok(())
 }

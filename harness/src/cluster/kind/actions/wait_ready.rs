@@ -1,20 +1,48 @@
-//! Action: wait, by watching, until every node is Ready and CoreDNS is available. On timeout
-//! the error names what is not ready and why, from the objects themselves.
+//! Action: wait, by watching, until every node is Ready and takes pods and, for a cluster others will use
+//! (`cluster up`), CoreDNS is available (one replica ready serves the cluster's DNS; its
+//! Deployment says so in its Available condition). A run does not wait for CoreDNS: no case
+//! needs cluster DNS, and a case's namespace waits for its own default ServiceAccount, which
+//! is what a new cluster gives last that pods need. On timeout the error names what is not
+//! ready and why, from the objects themselves.
 
 use std::time::Instant;
 
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Node, Pod};
 use kube::api::{Api, ListParams};
-use kube::runtime::wait::{await_condition, conditions};
+use kube::runtime::wait::await_condition;
 
 use super::Context;
 use crate::cluster::error::ClusterError;
 
-fn node_ready(node: Option<&Node>) -> bool {
-    node.and_then(|n| n.status.as_ref())
+fn available(d: Option<&Deployment>) -> bool {
+    d.and_then(|d| d.status.as_ref())
         .and_then(|s| s.conditions.as_ref())
-        .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
+        .is_some_and(|cs| {
+            cs.iter().any(|c| {
+                c.type_.as_deref() == Some("Available") && c.status.as_deref() == Some("True")
+            })
+        })
+        && d.and_then(|d| d.status.as_ref())
+            .and_then(|s| s.available_replicas)
+            .is_some_and(|n| n >= 1)
+}
+
+/// The taint the kubelet registers a node with and the node lifecycle controller (in the
+/// controller manager) removes once the node is Ready: until then the node takes no pods.
+const NOT_READY_TAINT: &str = "node.kubernetes.io/not-ready";
+
+/// Ready, and taking pods: its Ready condition is true and the not-ready taint is gone.
+fn node_ready(node: Option<&Node>) -> bool {
+    let ready = node
+        .and_then(|n| n.status.as_ref())
+        .and_then(|s| s.conditions.as_ref())
+        .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"));
+    let tainted = node
+        .and_then(|n| n.spec.as_ref())
+        .and_then(|s| s.taints.as_ref())
+        .is_some_and(|ts| ts.iter().any(|t| t.key == NOT_READY_TAINT));
+    ready && !tainted
 }
 
 pub async fn run(ctx: &mut Context) -> Result<(), ClusterError> {
@@ -29,16 +57,31 @@ pub async fn run(ctx: &mut Context) -> Result<(), ClusterError> {
         for name in &names {
             await_condition(nodes.clone(), name, node_ready).await?;
         }
-        await_condition(
-            deployments.clone(),
-            "coredns",
-            conditions::is_deployment_completed(),
-        )
-        .await
+        let nodes_ready = ctx.started.elapsed();
+        if ctx.wait_for_dns {
+            await_condition(deployments.clone(), "coredns", available).await?;
+        }
+        Ok::<_, kube::runtime::wait::Error>(nodes_ready)
     })
     .await;
     match waited {
-        Ok(Ok(_)) => Ok(()),
+        Ok(Ok(nodes_ready)) => {
+            // The figures of a start (ci/bench/cluster reads them): what cases need, Ready
+            // nodes, and what the cluster's own services need, DNS.
+            let dns = if ctx.wait_for_dns {
+                format!(
+                    "CoreDNS available {:.1} s",
+                    ctx.started.elapsed().as_secs_f64()
+                )
+            } else {
+                "CoreDNS not waited for".to_string()
+            };
+            tracing::info!(
+                "   nodes Ready {:.1} s, {dns} after the cluster's creation began",
+                nodes_ready.as_secs_f64(),
+            );
+            Ok(())
+        }
         Ok(Err(e)) => Err(ClusterError::NotReady {
             what: format!("watch failed: {e}"),
             timeout_secs: started.elapsed().as_secs(),
@@ -64,15 +107,23 @@ async fn describe_unready(client: &kube::Client, node_names: &[String]) -> Strin
 async fn describe_node(client: &kube::Client, node_name: &str, parts: &mut Vec<String>) {
     match Api::<Node>::all(client.clone()).get_opt(node_name).await {
         Ok(Some(n)) if !node_ready(Some(&n)) => {
-            let why = n
+            let ready = n
                 .status
                 .and_then(|s| s.conditions)
                 .unwrap_or_default()
                 .into_iter()
-                .find(|c| c.type_ == "Ready")
-                .map(|c| c.message.unwrap_or(c.reason.unwrap_or_default()))
-                .unwrap_or_else(|| "no Ready condition yet".into());
-            parts.push(format!("node {node_name} not Ready: {why}"));
+                .find(|c| c.type_ == "Ready");
+            parts.push(match ready {
+                Some(c) if c.status == "True" => format!(
+                    "node {node_name} is Ready but still has the {NOT_READY_TAINT} taint \
+                     (the controller manager's node lifecycle controller removes it)"
+                ),
+                Some(c) => format!(
+                    "node {node_name} not Ready: {}",
+                    c.message.unwrap_or(c.reason.unwrap_or_default())
+                ),
+                None => format!("node {node_name} not Ready: no Ready condition yet"),
+            });
         }
         Ok(None) => parts.push(format!("node {node_name} never registered")),
         Err(e) => parts.push(format!("node {node_name}: {e}")),
@@ -125,5 +176,35 @@ async fn describe_system(client: &kube::Client, parts: &mut Vec<String>) {
                 ));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn node(v: serde_json::Value) -> Node {
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn a_node_is_ready_for_pods_once_ready_and_no_longer_tainted_not_ready() {
+        let ready = serde_json::json!({"conditions": [{"type": "Ready", "status": "True"}]});
+        let taint =
+            serde_json::json!({"taints": [{"key": NOT_READY_TAINT, "effect": "NoSchedule"}]});
+        assert!(!node_ready(None));
+        assert!(!node_ready(Some(&node(
+            serde_json::json!({"metadata": {"name": "n"}})
+        ))));
+        assert!(!node_ready(Some(&node(
+            serde_json::json!({"metadata": {"name": "n"}, "status": ready, "spec": taint})
+        ))));
+        assert!(!node_ready(Some(&node(serde_json::json!({
+            "metadata": {"name": "n"},
+            "status": {"conditions": [{"type": "Ready", "status": "False"}]}
+        })))));
+        assert!(node_ready(Some(&node(
+            serde_json::json!({"metadata": {"name": "n"}, "status": ready})
+        ))));
     }
 }
