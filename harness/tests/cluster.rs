@@ -106,6 +106,7 @@ async fn kind_cluster_runs_real_workloads_and_is_removed_after() {
         .expect("a kind cluster");
     let id = cluster.nodes()[0].id.clone();
     check_cluster(&cluster).await;
+    check_identity(&cluster).await;
     cluster.shutdown().await;
     assert!(
         !container_exists(&id).await,
@@ -122,7 +123,60 @@ async fn check_cluster(cluster: &Cluster) {
     check_service_endpoints(&client, &pods, "podcheck-cluster-e2e").await;
 }
 
-/// The node is Ready; the control plane, kube-proxy and CoreDNS run as pods.
+/// What a quick start must not trade away: the node image holds no certificate or key (so
+/// each cluster makes its own: none can be shared between clusters of one image), the keys
+/// this cluster made are the ones its API server serves with, and the API server is published
+/// on 127.0.0.1 only.
+async fn check_identity(cluster: &Cluster) {
+    let image = cluster
+        .info()
+        .node_image
+        .clone()
+        .expect("a started cluster's image");
+    let in_image = std::process::Command::new("docker")
+        .args(["run", "--rm", "--entrypoint", "sh", &image, "-c"])
+        .arg("find /etc/kubernetes -name '*.key' -o -name '*.crt' -o -name 'sa.pub' | wc -l")
+        .output()
+        .expect("docker run");
+    assert_eq!(
+        String::from_utf8_lossy(&in_image.stdout).trim(),
+        "0",
+        "{image} carries certificates or keys: {}",
+        String::from_utf8_lossy(&in_image.stderr)
+    );
+    let node = &cluster.nodes()[0];
+    let made = node
+        .exec(&[
+            "sh",
+            "-c",
+            "ls /etc/kubernetes/pki/ca.key /etc/kubernetes/pki/sa.key",
+        ])
+        .await
+        .unwrap();
+    assert_eq!(
+        made.exit_code,
+        0,
+        "the cluster made no keys: {}",
+        made.combined()
+    );
+
+    let d = docker::connect().await.expect("docker");
+    let inspect = d.inspect_container(&node.id, None).await.expect("inspect");
+    let bindings = inspect
+        .host_config
+        .and_then(|h| h.port_bindings)
+        .and_then(|mut b| b.remove("6443/tcp"))
+        .flatten()
+        .unwrap_or_default();
+    assert!(!bindings.is_empty(), "6443 is not published");
+    for b in &bindings {
+        assert_eq!(b.host_ip.as_deref(), Some("127.0.0.1"), "{bindings:?}");
+    }
+}
+
+/// The node is Ready; the control plane, kube-proxy and CoreDNS run as pods. A run's
+/// cluster is ready once its node takes pods, before kube-proxy and CoreDNS run: they are
+/// watched for until they do.
 async fn check_node_and_system_pods(client: &kube::Client) {
     let nodes = Api::<Node>::all(client.clone())
         .list(&ListParams::default())
@@ -137,28 +191,39 @@ async fn check_node_and_system_pods(client: &kube::Client) {
         .map(|c| c.status.clone());
     assert_eq!(ready.as_deref(), Some("True"), "node Ready condition");
 
-    let pods = Api::<Pod>::namespaced(client.clone(), "kube-system")
-        .list(&ListParams::default())
-        .await
-        .unwrap();
-    let running: Vec<String> = pods
-        .items
-        .iter()
-        .filter(|p| p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running"))
-        .filter_map(|p| p.metadata.name.clone())
-        .collect();
-    for component in [
+    const COMPONENTS: [&str; 6] = [
         "kube-apiserver-",
         "kube-controller-manager-",
         "kube-scheduler-",
         "etcd-",
         "kube-proxy-",
         "coredns-",
-    ] {
-        assert!(
-            running.iter().any(|n| n.starts_with(component)),
-            "no Running pod {component}* in kube-system; running: {running:?}"
-        );
+    ];
+    let pods = Api::<Pod>::namespaced(client.clone(), "kube-system");
+    let mut running = std::collections::BTreeSet::new();
+    let mut events = std::pin::pin!(
+        kube::runtime::watcher(pods, Default::default())
+            .applied_objects()
+            .boxed()
+    );
+    let all_running = async {
+        while let Some(p) = events.try_next().await.expect("watching kube-system") {
+            if p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running") {
+                running.insert(p.metadata.name.unwrap_or_default());
+            }
+            if COMPONENTS
+                .iter()
+                .all(|c| running.iter().any(|n| n.starts_with(c)))
+            {
+                return;
+            }
+        }
+    };
+    if tokio::time::timeout(Duration::from_secs(120), all_running)
+        .await
+        .is_err()
+    {
+        panic!("not every one of {COMPONENTS:?} ran within 120 s; running: {running:?}");
     }
 }
 

@@ -27,7 +27,7 @@ pub fn template(manifest: &str, pod_subnet: &str) -> String {
     manifest.replace("{{ .PodSubnet }}", pod_subnet)
 }
 
-pub async fn run(ctx: &mut Context) -> Result<(), ClusterError> {
+pub async fn run(ctx: &Context) -> Result<(), ClusterError> {
     if ctx.workers.is_empty() {
         return default_cni(ctx).await;
     }

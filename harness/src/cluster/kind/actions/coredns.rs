@@ -10,7 +10,7 @@ use crate::cluster::error::ClusterError;
 
 const PATCH: &str = r#"[{"op": "replace", "path": "/spec/template/spec/containers/0/readinessProbe/periodSeconds", "value": 1}]"#;
 
-pub async fn run(ctx: &mut Context) -> Result<(), ClusterError> {
+pub async fn run(ctx: &Context) -> Result<(), ClusterError> {
     ctx.node_kubectl(&[
         "-n",
         "kube-system",

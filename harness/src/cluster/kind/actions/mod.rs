@@ -3,8 +3,8 @@
 //! cluster network), let containerd pull from `--registry`, start importing the fixture
 //! images in the background, write the kubeadm config, write
 //! the pod network ahead (one node of podcheck's image), `kubeadm init`, export the
-//! kubeconfig, probe CoreDNS every second, untaint, join the workers, install the CNI,
-//! install storage, wait until ready, wait for the image import.
+//! kubeconfig, join the workers, then together: probe CoreDNS every second, untaint, install
+//! the CNI, install storage; wait until ready, wait for the image import.
 
 pub mod boot;
 pub mod cni;
@@ -110,6 +110,23 @@ macro_rules! action {
     }};
 }
 
+/// Independent actions at once, each logged as it ends: they only read the context.
+macro_rules! together {
+    ($ctx:expr, $( $what:literal => $module:ident ),+ $(,)?) => {{
+        let ctx: &Context = $ctx;
+        let started = Instant::now();
+        $( tracing::info!(concat!(" • ", $what)); )+
+        tokio::try_join!($(async {
+            $module::run(ctx).await?;
+            tracing::info!(
+                concat!(" ✓ ", $what, " ({:.1} s)"),
+                started.elapsed().as_secs_f64()
+            );
+            Ok::<(), ClusterError>(())
+        }),+)?;
+    }};
+}
+
 pub async fn run_all(ctx: &mut Context) -> Result<(), ClusterError> {
     action!(ctx, "waiting for the nodes' systemd and containerd", boot);
     if ctx.own_network {
@@ -135,13 +152,17 @@ pub async fn run_all(ctx: &mut Context) -> Result<(), ClusterError> {
     );
     action!(ctx, "starting the control plane (kubeadm init)", init);
     action!(ctx, "exporting the kubeconfig", kubeconfig);
-    action!(ctx, "probing CoreDNS's readiness every second", coredns);
-    action!(ctx, "removing the control-plane taint", untaint);
     if !ctx.workers.is_empty() {
         action!(ctx, "joining the workers (kubeadm join)", join);
     }
-    action!(ctx, "installing the CNI", cni);
-    action!(ctx, "installing the default storage class", storage);
+    // Each is a kubectl or two in the node, between kubeadm init and the controller manager
+    // taking the node's not-ready taint off: at once, they stay off that path.
+    together!(ctx,
+        "probing CoreDNS's readiness every second" => coredns,
+        "removing the control-plane taint" => untaint,
+        "installing the CNI" => cni,
+        "installing the default storage class" => storage,
+    );
     action!(
         ctx,
         "waiting for the nodes to be Ready (and CoreDNS available for `cluster up`)",

@@ -6,7 +6,7 @@ use crate::cluster::error::ClusterError;
 
 const MANIFEST: &str = "/kind/manifests/default-storage.yaml";
 
-pub async fn run(ctx: &mut Context) -> Result<(), ClusterError> {
+pub async fn run(ctx: &Context) -> Result<(), ClusterError> {
     if ctx.node.exec(&["test", "-f", MANIFEST]).await?.exit_code != 0 {
         tracing::info!("   the node image has no {MANIFEST}; no default storage class");
         return Ok(());

@@ -3,7 +3,7 @@
 use super::Context;
 use crate::cluster::error::ClusterError;
 
-pub async fn run(ctx: &mut Context) -> Result<(), ClusterError> {
+pub async fn run(ctx: &Context) -> Result<(), ClusterError> {
     // The trailing '-' removes the taint. By name, not `--all`: a node image may bring a
     // node agent of its own (a virtual kubelet) whose node registers as soon as the API
     // server answers and has no such taint, which `--all` reports as an error.
