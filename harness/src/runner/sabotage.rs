@@ -67,19 +67,22 @@ fi
 exec "$real" "$@"
 "#;
 
-/// Install `hook` for `run` on `node` (and the wrapper, if it is not there yet).
+/// Install `run`'s hook, staged in `$STAGE`, on a node (and the wrapper, if it is not there
+/// yet). The stage is the run's own directory: another run's removal, which may take
+/// `/etc/podcheck` away with its last hook, never races with this run's staged files.
 const INSTALL: &str = r#"set -eu
 exec 9>/run/podcheck-sabotage.lock; flock 9
 bin=$(crictl info 2>/dev/null | jq -r '.config.containerd.runtimes.runc.options.BinaryName // empty')
 [ -n "$bin" ] || bin=$(command -v runc)
 if [ ! -e "$bin.podcheck-real" ]; then
   cp -p "$bin" "$bin.podcheck-real"
-  cat /etc/podcheck/runc-wrapper > "$bin.podcheck-new" && chmod 755 "$bin.podcheck-new"
+  cat "$STAGE/runc-wrapper" > "$bin.podcheck-new" && chmod 755 "$bin.podcheck-new"
   mv "$bin.podcheck-new" "$bin"
 fi
 echo "$bin" > /run/podcheck-sabotaged-runc
 mkdir -p /etc/podcheck/runc-hooks
-mv "/etc/podcheck/hook-$RUN.sh" "/etc/podcheck/runc-hooks/$RUN.sh"
+mv "$STAGE/hook.sh" "/etc/podcheck/runc-hooks/$RUN.sh"
+rm -rf "$STAGE"
 "#;
 
 /// Remove `run`'s hook, and the wrapper with the last one.
@@ -89,7 +92,7 @@ rm -f "/etc/podcheck/runc-hooks/$RUN.sh"
 if [ -z "$(ls -A /etc/podcheck/runc-hooks 2>/dev/null)" ] && [ -f /run/podcheck-sabotaged-runc ]; then
   bin=$(cat /run/podcheck-sabotaged-runc)
   [ -e "$bin.podcheck-real" ] && mv "$bin.podcheck-real" "$bin"
-  rm -f /run/podcheck-sabotaged-runc /etc/podcheck/runc-wrapper
+  rm -f /run/podcheck-sabotaged-runc
   rmdir /etc/podcheck/runc-hooks /etc/podcheck 2>/dev/null || true
 fi
 "#;
@@ -240,21 +243,29 @@ async fn install_hook(node: &NodeContainer, run: &str, hook: &str) -> Result<(),
         move |source| SabotageError::Node { node, what, source }
     };
     let body = format!("# podcheck sabotage hook of run {run}\nhook() {{\n{hook}\n}}\n");
-    node.exec(&["mkdir", "-p", "/etc/podcheck"])
+    let stage = format!("/run/podcheck-stage-{run}");
+    node.exec(&["mkdir", "-p", &stage])
         .await
-        .map_err(at("making /etc/podcheck"))?;
-    node.write_file("/etc/podcheck/runc-wrapper", RUNC_WRAPPER.as_bytes(), 0o755)
-        .await
-        .map_err(at("writing the runc wrapper"))?;
+        .map_err(at("making the hook's staging directory"))?;
     node.write_file(
-        &format!("/etc/podcheck/hook-{run}.sh"),
-        body.as_bytes(),
-        0o644,
+        &format!("{stage}/runc-wrapper"),
+        RUNC_WRAPPER.as_bytes(),
+        0o755,
     )
     .await
-    .map_err(at("writing the hook"))?;
+    .map_err(at("writing the runc wrapper"))?;
+    node.write_file(&format!("{stage}/hook.sh"), body.as_bytes(), 0o644)
+        .await
+        .map_err(at("writing the hook"))?;
     let out = node
-        .exec(&["env", &format!("RUN={run}"), "sh", "-c", INSTALL])
+        .exec(&[
+            "env",
+            &format!("RUN={run}"),
+            &format!("STAGE={stage}"),
+            "sh",
+            "-c",
+            INSTALL,
+        ])
         .await
         .map_err(at("installing the runc hook"))?;
     if out.exit_code != 0 {
