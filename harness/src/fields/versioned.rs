@@ -6,14 +6,15 @@
 //! ```yaml
 //! message:
 //!   by_version:
-//!     "<1.33": Created container kuard          # kubernetes#130471 (v1.33)
-//!     ">=1.33, <1.35": "Created container: kuard"
+//!     "<1.32": Created container kuard          # v1.31.0 (v1.31.14 has the next form)
+//!     ">=1.32, <1.35": "Created container: kuard"
 //!     ">=1.35": Container created               # kubernetes#134043 (v1.35)
 //! ```
 //! A plain value means every version. The forms are picked by the API server's version; a
 //! check that fails says which other form the text would have matched, so a run against a
 //! cluster of another version reports the form it saw. Ranges are semver requirements
-//! (`>=1.33, <1.35`) and must not overlap.
+//! (`>=1.32, <1.35`) and must not overlap. A test below keeps every `by_version:` of the
+//! repository's suites answering for each version the offline node image is built for.
 
 use std::fmt;
 
@@ -125,7 +126,7 @@ impl<T> Versioned<T> {
         for (raw, t) in forms {
             let req = VersionReq::parse(&raw).map_err(|e| {
                 format!(
-                    "`by_version`: `{raw}` is not a version range (e.g. \">=1.33, <1.35\"): {e}"
+                    "`by_version`: `{raw}` is not a version range (e.g. \">=1.32, <1.35\"): {e}"
                 )
             })?;
             out.push((Range { raw, req }, t));
@@ -263,7 +264,7 @@ mod tests {
     #[test]
     fn forms_are_picked_by_the_server_version() {
         let m: Versioned<String> = serde_saphyr::from_str(
-            "{ by_version: { '>=1.35': Container created, '<1.33': Created container kuard, '>=1.33, <1.35': 'Created container: kuard' } }",
+            "{ by_version: { '>=1.35': Container created, '<1.32': Created container kuard, '>=1.32, <1.35': 'Created container: kuard' } }",
         )
         .unwrap();
         assert_eq!(m.pick(Some(&v("v1.37.2"))).unwrap().0, "Container created");
@@ -291,6 +292,87 @@ mod tests {
             plain.pick(Some(&v("v1.20.0"))).unwrap(),
             (&"Started".to_string(), None)
         );
+    }
+
+    /// The Kubernetes versions `ci/node-image/go/kubernetes/1.MINOR/go.mod` pins.
+    fn pinned_versions(root: &std::path::Path) -> Vec<Version> {
+        let line = regex::Regex::new(r"(?m)^\s*(?:require\s+)?k8s\.io/kubernetes (v\S+)").unwrap();
+        let mut out = Vec::new();
+        let dir = root.join("ci/node-image/go/kubernetes");
+        for entry in std::fs::read_dir(&dir).expect("ci/node-image/go/kubernetes") {
+            let gomod = entry.unwrap().path().join("go.mod");
+            let Ok(text) = std::fs::read_to_string(&gomod) else {
+                continue;
+            };
+            let git = &line
+                .captures(&text)
+                .expect("go.mod requires k8s.io/kubernetes")[1];
+            out.push(parse_server_version(git).unwrap());
+        }
+        out.sort();
+        out
+    }
+
+    /// Every `by_version:` below `v`, with where it is.
+    fn forms_in(v: &serde_json::Value, at: String, out: &mut Vec<(String, serde_json::Value)>) {
+        match v {
+            serde_json::Value::Object(m) => {
+                for (k, x) in m {
+                    if k == "by_version" {
+                        out.push((at.clone(), x.clone()));
+                    } else {
+                        forms_in(x, format!("{at}.{k}"), out);
+                    }
+                }
+            }
+            serde_json::Value::Array(a) => {
+                for (i, x) in a.iter().enumerate() {
+                    forms_in(x, format!("{at}[{i}]"), out);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// A minor pinned for the node image without a form in some `by_version:` would fail
+    /// that case only when the catalogue runs on it: every form answers for every pinned
+    /// version, and its ranges load (parse, do not overlap).
+    #[test]
+    fn the_suites_forms_answer_for_every_pinned_kubernetes_version() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .unwrap();
+        let pinned = pinned_versions(root);
+        assert!(
+            pinned.iter().any(|v| v.minor == 35) && pinned.iter().any(|v| v.minor == 37),
+            "pinned: {pinned:?}"
+        );
+        let mut found = Vec::new();
+        for entry in std::fs::read_dir(root.join("suites")).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_none_or(|e| e != "yaml") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            let doc: serde_json::Value = serde_saphyr::from_str(&text).unwrap();
+            let name = path.file_name().unwrap().to_string_lossy().to_string();
+            forms_in(&doc, name, &mut found);
+        }
+        assert!(found.len() >= 2, "no by_version found: {found:?}");
+        for (at, forms) in found {
+            let forms: Vec<(String, serde_json::Value)> = forms
+                .as_object()
+                .unwrap_or_else(|| panic!("{at}: by_version is not a map"))
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            let versioned = Versioned::from_forms(forms).unwrap_or_else(|e| panic!("{at}: {e}"));
+            for v in &pinned {
+                versioned
+                    .pick(Some(v))
+                    .unwrap_or_else(|e| panic!("{at}: {e}"));
+            }
+        }
     }
 
     #[test]
