@@ -243,7 +243,8 @@ async fn install_hook(node: &NodeContainer, run: &str, hook: &str) -> Result<(),
         move |source| SabotageError::Node { node, what, source }
     };
     let body = format!("# podcheck sabotage hook of run {run}\nhook() {{\n{hook}\n}}\n");
-    let stage = format!("/run/podcheck-stage-{run}");
+    // Not under /run: the node mounts a tmpfs there, which Docker's archive API cannot write.
+    let stage = format!("/etc/podcheck-stage-{run}");
     node.exec(&["mkdir", "-p", &stage])
         .await
         .map_err(at("making the hook's staging directory"))?;

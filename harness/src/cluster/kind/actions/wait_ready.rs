@@ -77,7 +77,7 @@ pub async fn run(ctx: &mut Context) -> Result<(), ClusterError> {
                 "CoreDNS not waited for".to_string()
             };
             tracing::info!(
-                "   nodes Ready {:.1} s, {dns} after the cluster's creation began",
+                "   after the cluster's creation began: nodes Ready {:.1} s, {dns}",
                 nodes_ready.as_secs_f64(),
             );
             Ok(())
