@@ -533,7 +533,10 @@ fn main() -> ExitCode {
     // The cases' namespaces are deleted in the background: wait for them, and check that
     // the run left nothing behind.
     if let Some(Ok(s)) = SHARED.get() {
-        let left = RUNTIME.block_on(s.env.finish_cleanup(&mut results));
+        let left = RUNTIME.block_on(
+            s.env
+                .finish_cleanup(&mut results, podcheck::runner::janitor::Until::Gone),
+        );
         if !left.is_empty() {
             eprintln!("error: namespaces left behind: {}", left.join(", "));
             ok = false;

@@ -247,6 +247,12 @@ impl Cluster {
         }
     }
 
+    /// Whether [`Cluster::shutdown`] removes the cluster with everything in it (one podcheck
+    /// started and does not keep).
+    pub fn goes_at_shutdown(&self) -> bool {
+        self.kind.as_ref().is_some_and(|k| !k.keep)
+    }
+
     /// Remove what podcheck started for this cluster (nothing for the kubeconfig provider).
     pub async fn shutdown(self) {
         if let Some(kind) = self.kind {

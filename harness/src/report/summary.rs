@@ -147,9 +147,20 @@ fn closing(s: &mut String, r: &RunReport) {
     };
     let t = &r.timing;
     if !t.longest_case.is_empty() {
+        // Namespaces left terminating go with the cluster: the tail is then the wait for
+        // the API server to take their deletion, not for them to be gone.
+        let terminating = r
+            .cases
+            .iter()
+            .any(|c| c.cleanup.status == crate::runner::janitor::CleanupStatus::Terminating);
+        let cleanup = if terminating {
+            "the namespaces' deletion taken"
+        } else {
+            "cleanup finished"
+        };
         let _ = writeln!(
             s,
-            "\nthe first case started {:.1}s into the run; {}cases ran in {:.1}s against their longest, {} ({:.1}s of steps): x{:.2}; cleanup finished {:.1}s after the last verdict",
+            "\nthe first case started {:.1}s into the run; {}cases ran in {:.1}s against their longest, {} ({:.1}s of steps): x{:.2}; {cleanup} {:.1}s after the last verdict",
             t.first_case_after.as_secs_f64(),
             if t.rounds > 1 {
                 format!("in its median round of {}, ", t.rounds)

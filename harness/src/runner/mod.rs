@@ -144,8 +144,14 @@ impl Environment {
     /// Wait for every namespace cleanup of the run, give each result its cleanup, and check
     /// that no namespace of the run is left: the names of those that are (an empty list
     /// when the run cleaned up after itself).
-    pub async fn finish_cleanup(&self, results: &mut [CaseResult]) -> Vec<String> {
-        let mut done = self.janitor.finish().await;
+    ///
+    /// `until`: [`janitor::Until::Terminating`] only where the cluster goes with the run.
+    pub async fn finish_cleanup(
+        &self,
+        results: &mut [CaseResult],
+        until: janitor::Until,
+    ) -> Vec<String> {
+        let mut done = self.janitor.finish_until(until).await;
         let mut kept = Vec::new();
         for r in results.iter_mut() {
             if let Some(c) = done.remove(&r.namespace) {
@@ -155,7 +161,7 @@ impl Environment {
                 r.cleanup = c;
             }
         }
-        let mut left = match self.janitor.leftovers(&kept).await {
+        let mut left = match self.janitor.leftovers(&kept, until).await {
             Ok(left) => left,
             Err(e) => vec![format!(
                 "(cannot list the run's namespaces: {})",

@@ -168,10 +168,14 @@ pub async fn create(
 /// Its pods are deleted first with no grace period: the case is over, nothing waits for
 /// their graceful end, and the namespace controller would otherwise wait out each pod's
 /// grace period (30 s by default) before the namespace can go.
+///
+/// `accepted` is called once the API server has taken the deletion (the namespace is
+/// terminating, or already gone).
 pub async fn delete(
     client: &kube::Client,
     ns: &str,
     deadline: Instant,
+    accepted: &(dyn Fn() + Send + Sync),
 ) -> Result<Duration, NamespaceError> {
     let started = Instant::now();
     let api: Api<Namespace> = Api::all(client.clone());
@@ -194,8 +198,14 @@ pub async fn delete(
                 ns: ns.to_string(),
             });
         }
-        Ok(Ok(either)) => either.left().and_then(|n| n.metadata.uid),
-        Ok(Err(kube::Error::Api(s))) if s.code == 404 => return Ok(started.elapsed()),
+        Ok(Ok(either)) => {
+            accepted();
+            either.left().and_then(|n| n.metadata.uid)
+        }
+        Ok(Err(kube::Error::Api(s))) if s.code == 404 => {
+            accepted();
+            return Ok(started.elapsed());
+        }
         Ok(Err(source)) => {
             return Err(NamespaceError::Delete {
                 ns: ns.to_string(),

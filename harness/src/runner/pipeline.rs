@@ -15,6 +15,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use tokio_util::sync::CancellationToken;
 
+use super::janitor::Until;
 use super::result::{CaseResult, CaseStatus};
 use super::select::Selection;
 use super::setup::{self, ImagesMode, SetupError, SetupOptions};
@@ -75,7 +76,7 @@ pub async fn start(
         Err(e) => {
             // What the prepare steps or the placement made goes with the cluster when podcheck
             // started it; on a cluster it was given, the run's namespaces and policy must go.
-            let _ = env.finish_cleanup(&mut []).await;
+            let _ = env.finish_cleanup(&mut [], cleanup_until(&cluster)).await;
             cluster.shutdown().await;
             Err(e)
         }
@@ -166,7 +167,10 @@ impl Started {
         facts: RunFacts,
     ) -> RunReport {
         let last_verdict = Instant::now();
-        let leftovers = self.env.finish_cleanup(&mut results).await;
+        let leftovers = self
+            .env
+            .finish_cleanup(&mut results, cleanup_until(&self.cluster))
+            .await;
         let tail = last_verdict.elapsed();
         let report = report(
             facts,
@@ -179,6 +183,16 @@ impl Started {
         );
         self.cluster.shutdown().await;
         report
+    }
+}
+
+/// How far a run waits for its namespaces to go: until they are gone on a cluster that
+/// stays, until the API server has taken their deletion on one podcheck removes after.
+fn cleanup_until(cluster: &Cluster) -> Until {
+    if cluster.goes_at_shutdown() {
+        Until::Terminating
+    } else {
+        Until::Gone
     }
 }
 

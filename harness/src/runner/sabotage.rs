@@ -129,7 +129,10 @@ pub async fn run(
         )),
     }
     problems.extend(disarm(&env, sabotage, cancel).await);
-    let left = env.finish_cleanup(&mut results).await;
+    // The cluster stays for the suite's other trials.
+    let left = env
+        .finish_cleanup(&mut results, super::janitor::Until::Gone)
+        .await;
     if !left.is_empty() {
         problems.push(format!("namespaces left behind: {}", left.join(", ")));
     }
