@@ -180,6 +180,7 @@ async fn latency(env: &Environment) {
         &env.client,
         &ns,
         Instant::now() + Duration::from_secs(60),
+        &|| {},
     )
     .await;
 }
