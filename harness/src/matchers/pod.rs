@@ -84,17 +84,17 @@ pub fn pod_story(obj: &Value) -> String {
 pub fn pod_blocked(obj: &Value) -> Option<String> {
     const ON_ITS_WAY: &[&str] = &["ContainerCreating", "PodInitializing"];
     let str_at = |v: &Value, p: &str| v.pointer(p).and_then(Value::as_str).map(str::to_string);
+    // The object's own message, if it has one, cut to a line's worth.
+    let message =
+        |v: &Value| str_at(v, "/message").map(|m| crate::matchers::text::cut(&m, 200).to_string());
     let conditions = obj.pointer("/status/conditions").and_then(Value::as_array);
     if let Some(c) = conditions.into_iter().flatten().find(|c| {
         c.get("type").and_then(Value::as_str) == Some("PodScheduled")
             && c.get("status").and_then(Value::as_str) == Some("False")
     }) {
         let reason = str_at(c, "/reason").unwrap_or_else(|| "not scheduled".into());
-        return Some(match str_at(c, "/message") {
-            Some(m) => format!(
-                "PodScheduled=False ({reason}: {})",
-                crate::matchers::text::cut(&m, 200)
-            ),
+        return Some(match message(c) {
+            Some(m) => format!("PodScheduled=False ({reason}: {m})"),
             None => format!("PodScheduled=False ({reason})"),
         });
     }
@@ -113,11 +113,8 @@ pub fn pod_blocked(obj: &Value) -> Option<String> {
                 continue;
             }
             let name = str_at(cs, "/name").unwrap_or_else(|| "?".into());
-            return Some(match str_at(w, "/message") {
-                Some(m) => format!(
-                    "container {name} waiting: {reason} ({})",
-                    crate::matchers::text::cut(&m, 200)
-                ),
+            return Some(match message(w) {
+                Some(m) => format!("container {name} waiting: {reason} ({m})"),
                 None => format!("container {name} waiting: {reason}"),
             });
         }
