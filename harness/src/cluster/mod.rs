@@ -78,8 +78,8 @@ pub struct ClusterOptions {
     /// run uses the pushed references, and a kind cluster podcheck starts pulls from it.
     pub registry: Option<crate::image::registry::Registry>,
     /// Whether a started cluster is ready only once CoreDNS is available too (`cluster up`,
-    /// whose cluster serves anything), or as soon as its nodes are Ready (a run: no case
-    /// needs cluster DNS, and CoreDNS comes up while the first cases run).
+    /// whose cluster serves anything), or as soon as its nodes are Ready (a run: CoreDNS
+    /// comes up while the first cases run, and a case that needs it waits for it).
     pub wait_for_dns: bool,
     /// Image archives a started cluster's nodes import while its control plane starts.
     pub preload: Option<Preload>,

@@ -9,7 +9,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::janitor::Cleanup;
 use super::result::{Attempt, CaseResult, CaseStatus, Failure, StepResult, StepStatus};
-use super::{Environment, diagnostics, namespace};
+use super::{Environment, cluster_dns, diagnostics, namespace};
 use crate::api::watch::TimedOut;
 use crate::fields::template::Vars;
 use crate::kubectl::Kubectl;
@@ -17,6 +17,7 @@ use crate::matchers::Mismatch;
 use crate::matchers::text::quote_block;
 use crate::steps::{CaseEnv, Step, StepCx, StepError};
 use crate::suite::Case;
+use crate::suite::needs::Need;
 
 /// Namespace creation, and its default ServiceAccount.
 const SETUP_TIMEOUT: Duration = Duration::from_secs(60);
@@ -77,13 +78,16 @@ pub async fn run_attempt(
         Some(s) => s.clone().acquire_owned().await.ok(),
         None => None,
     };
-    if let Some(need) = case.needs.iter().find(|n| !env.image_features.contains(*n)) {
+    let lacking = case.needs.iter().find_map(|n| match Need::parse(n) {
+        Some(Need::ImageFeature(what)) if !env.image_features.contains(n) => Some((n, what)),
+        _ => None,
+    });
+    if let Some((need, what)) = lacking {
         return CaseResult::not_applicable(
             case,
             format_args!(
-                "needs {need}, {}, which the run's images lack (podcheck's own have it: the \
+                "needs {need}, {what}, which the run's images lack (podcheck's own have it: the \
                  default where they can be loaded into the nodes, or --registry)",
-                crate::image::feature(need).unwrap_or("an image feature")
             ),
         );
     }
@@ -168,6 +172,8 @@ enum OpenError {
     Namespace(#[from] namespace::NamespaceError),
     #[error("a kubeconfig for the case's namespace")]
     Kubectl(#[from] crate::kubectl::KubectlError),
+    #[error(transparent)]
+    Dns(#[from] cluster_dns::DnsError),
     #[error("cancelled")]
     Cancelled,
 }
@@ -179,24 +185,29 @@ async fn open(
     ns: &str,
     cancel: &CancellationToken,
 ) -> Result<CaseEnv, OpenError> {
+    let deadline = Instant::now() + SETUP_TIMEOUT;
+    let dns = async {
+        if case
+            .needs
+            .iter()
+            .any(|n| Need::parse(n) == Some(Need::ClusterDns))
+        {
+            let served = cluster_dns::wait(&env.client, deadline, cancel).await?;
+            tracing::debug!("{}: the cluster's DNS: {served:?}", case.id());
+        }
+        Ok::<_, OpenError>(())
+    };
     let setup = async {
-        namespace::create(
-            &env.client,
-            ns,
-            &env.run_id,
-            &case.id(),
-            Instant::now() + SETUP_TIMEOUT,
-        )
-        .await?;
+        namespace::create(&env.client, ns, &env.run_id, &case.id(), deadline).await?;
         let workdir = env.work_dir.join(ns);
         let kubectl: Kubectl = env
             .kubectl
             .for_namespace(ns, env.context.as_deref(), &workdir)?;
         Ok::<_, OpenError>((workdir, kubectl))
     };
-    let (workdir, kubectl) = tokio::select! {
+    let ((workdir, kubectl), ()) = tokio::select! {
         _ = cancel.cancelled() => Err(OpenError::Cancelled),
-        r = setup => r,
+        r = async { tokio::try_join!(setup, dns) } => r,
     }?;
     Ok(CaseEnv {
         client: env.client.clone(),

@@ -11,6 +11,7 @@
 //! - [`result`]: what the reports are made from.
 
 pub mod case;
+pub mod cluster_dns;
 pub mod diagnostics;
 pub mod history;
 pub mod janitor;

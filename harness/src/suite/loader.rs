@@ -115,7 +115,7 @@ pub struct Case {
     pub timeout: Duration,
     /// Schedulable nodes the case needs (`nodes:`, default 1).
     pub nodes: u32,
-    /// Features of the workload images the case needs beyond the book's (`needs:`).
+    /// What the case needs beyond pods on nodes (`needs:`, [`super::needs`]).
     pub needs: Vec<String>,
     pub ignore: Option<String>,
     pub expect_failure: Option<ExpectFailure>,
@@ -369,18 +369,14 @@ fn check_case(c: &CaseSpec, catalogue: &Catalogue, at: &mut CaseErrors<'_>) {
         at.push(n.referenced, "nodes", "a case runs on at least 1 node");
     }
     for need in c.needs.iter().flat_map(|n| &n.value) {
-        if crate::image::feature(&need.value).is_none() {
+        if super::needs::Need::parse(&need.value).is_none() {
             at.push(
                 need.referenced,
                 "needs",
                 format!(
-                    "unknown image feature `{}` (known: {})",
+                    "unknown need `{}` (known: {})",
                     need.value,
-                    crate::image::FEATURES
-                        .iter()
-                        .map(|(name, _)| *name)
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    super::needs::known()
                 ),
             );
         }
@@ -760,49 +756,74 @@ mod tests {
         assert_eq!(
             e,
             vec![
-                "D/s.yaml:5:13: cases[0] (a).needs: unknown image feature `kuard-extra` (known: kuard-extras)"
+                "D/s.yaml:5:13: cases[0] (a).needs: unknown need `kuard-extra` (known: kuard-extras, cluster-dns)"
             ]
         );
     }
 
-    /// `needs: [kuard-extras]` is true to what a case does: every case whose steps or
-    /// manifests use podcheck's kuard extras says so (else it would fail with the book's
-    /// image instead of being not applicable), and no other case does (it would be left
-    /// out where it could run).
-    #[test]
-    fn exactly_the_cases_that_use_podcheck_extras_need_them() {
-        let uses = regex::Regex::new(
-            r#"/podcheck/(host|exit|startup|tcp|exec|ipc|bind)\b|--podcheck-[a-z]|kuard podcheck |"podcheck",\s*"(bind|ipc-)"#,
-        )
-        .unwrap();
+    /// Each case of the repository's suites with the text of what it does: its steps and
+    /// the manifests they name.
+    fn cases_with_their_text() -> Vec<(Case, String)> {
         let yaml_file = regex::Regex::new(r#""([^"]+\.yaml)""#).unwrap();
         let suites = load(&[]).unwrap_or_else(|e| panic!("{e}"));
+        suites
+            .cases()
+            .map(|case| {
+                let steps = serde_json::to_string(&case.steps).unwrap();
+                let dir = case.file.parent().unwrap();
+                let mut text = steps.clone();
+                for file in yaml_file.captures_iter(&steps) {
+                    if let Ok(manifest) = std::fs::read_to_string(dir.join(&file[1])) {
+                        text.push_str(&manifest);
+                    }
+                }
+                (case.clone(), text)
+            })
+            .collect()
+    }
+
+    /// A need is declared by exactly the cases whose text `uses` it: none lacks it (with
+    /// the book's image, or before the cluster's DNS serves, it would fail instead of being
+    /// not applicable or waited for) and none declares it for nothing (it would be left out
+    /// where it could run, or wait for nothing). At least `at_least` cases use it, so the
+    /// pattern is known to find something.
+    fn declared_exactly_where_used(need: &str, uses: impl Fn(&str) -> bool, at_least: usize) {
         let mut wrong = Vec::new();
         let mut using = 0;
-        for case in suites.cases() {
-            let steps = serde_json::to_string(&case.steps).unwrap();
-            let dir = case.file.parent().unwrap();
-            let mut text = steps.clone();
-            for file in yaml_file.captures_iter(&steps) {
-                if let Ok(manifest) = std::fs::read_to_string(dir.join(&file[1])) {
-                    text.push_str(&manifest);
-                }
-            }
-            let used = uses.is_match(&text);
-            let declared = case.needs.iter().any(|n| n == "kuard-extras");
+        for (case, text) in cases_with_their_text() {
+            let used = uses(&text);
+            let declared = case.needs.iter().any(|n| n == need);
             using += used as usize;
             if used != declared {
                 wrong.push(format!(
-                    "{}: uses the extras: {used}, needs: [kuard-extras]: {declared}",
+                    "{}: uses {need}: {used}, needs: [{need}]: {declared}",
                     case.id()
                 ));
             }
         }
         assert!(wrong.is_empty(), "{}", wrong.join("\n"));
         assert!(
-            using >= 5,
-            "only {using} cases use the extras: the pattern finds nothing"
+            using >= at_least,
+            "only {using} cases use {need}: the pattern finds nothing"
         );
+    }
+
+    #[test]
+    fn exactly_the_cases_that_use_podcheck_extras_need_them() {
+        let uses = regex::Regex::new(
+            r#"/podcheck/(host|exit|startup|tcp|exec|ipc|bind)\b|--podcheck-[a-z]|kuard podcheck |"podcheck",\s*"(bind|ipc-)"#,
+        )
+        .unwrap();
+        declared_exactly_where_used("kuard-extras", |text| uses.is_match(text), 5);
+    }
+
+    /// A URL whose host is a name, not an address or the pod's own loopback, is looked up
+    /// in the cluster's DNS.
+    #[test]
+    fn exactly_the_cases_that_name_services_need_cluster_dns() {
+        let url_host = regex::Regex::new(r"https?://([a-z][a-z0-9.-]*)").unwrap();
+        let names_a_host = |text: &str| url_host.captures_iter(text).any(|c| &c[1] != "localhost");
+        declared_exactly_where_used("cluster-dns", names_a_host, 3);
     }
 
     #[test]

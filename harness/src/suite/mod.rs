@@ -10,6 +10,7 @@ pub mod catalogue;
 pub mod loader;
 pub mod model;
 pub mod mutants;
+pub mod needs;
 pub mod sabotage;
 
 #[cfg(test)]

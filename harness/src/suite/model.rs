@@ -12,9 +12,10 @@
 //!     timeout: 3m                    # the whole case (default 5m)
 //!     nodes: 2                       # needs this many schedulable nodes; on fewer the
 //!                                    #   case is "not applicable", never failed (default 1)
-//!     needs: [kuard-extras]          # what the case needs of the workload images beyond the
-//!                                    #   book's; with images that lack it the case is "not
-//!                                    #   applicable", never failed (image::FEATURES)
+//!     needs: [kuard-extras]          # what the case needs beyond pods on nodes (suite::needs):
+//!                                    #   of the workload images beyond the book's (with images
+//!                                    #   that lack it the case is "not applicable", never
+//!                                    #   failed), or `cluster-dns`, waited for before it starts
 //!     ignore: "why"                  # skipped unless --ignored
 //!     expect_failure:                # a self-test: the case must FAIL (a check, not an
 //!       step: 4                      #   error), at this step (1-based),

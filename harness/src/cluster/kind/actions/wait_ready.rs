@@ -1,9 +1,10 @@
 //! Action: wait, by watching, until every node is Ready and takes pods and, for a cluster others will use
 //! (`cluster up`), CoreDNS is available (one replica ready serves the cluster's DNS; its
-//! Deployment says so in its Available condition). A run does not wait for CoreDNS: no case
-//! needs cluster DNS, and a case's namespace waits for its own default ServiceAccount, which
-//! is what a new cluster gives last that pods need. On timeout the error names what is not
-//! ready and why, from the objects themselves.
+//! Deployment says so in its Available condition). A run does not wait for CoreDNS: most
+//! cases do not need cluster DNS, and those that do (`needs: [cluster-dns]`) wait for it
+//! themselves ([`crate::runner::cluster_dns`]); a case's namespace waits for its own default
+//! ServiceAccount, which is what a new cluster gives last that pods need. On timeout the
+//! error names what is not ready and why, from the objects themselves.
 
 use std::time::Instant;
 
