@@ -4,6 +4,17 @@
 
 use serde_json::Value;
 
+/// A pod's container statuses, init containers' first: the order the kubelet starts them in.
+fn container_statuses(pod: &Value) -> impl Iterator<Item = &Value> {
+    ["initContainerStatuses", "containerStatuses"]
+        .into_iter()
+        .flat_map(|key| {
+            pod.pointer(&format!("/status/{key}"))
+                .and_then(Value::as_array)
+        })
+        .flatten()
+}
+
 /// A pod's own account of why it is where it is: its phase, the PodScheduled and Ready
 /// conditions that are not True (with their reasons and messages), and each container's
 /// waiting or termination reason.
@@ -35,45 +46,38 @@ pub fn pod_story(obj: &Value) -> String {
         }
         parts.push(s);
     }
-    for key in ["initContainerStatuses", "containerStatuses"] {
-        for cs in obj
-            .pointer(&format!("/status/{key}"))
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            let name = cs.get("name").and_then(Value::as_str).unwrap_or("?");
-            let restarts = cs.get("restartCount").and_then(Value::as_i64).unwrap_or(0);
-            let state = if let Some(w) = cs.pointer("/state/waiting") {
-                let mut s = format!(
-                    "waiting: {}",
-                    str_at(w, "/reason").unwrap_or_else(|| "?".into())
-                );
-                if let Some(m) = str_at(w, "/message") {
-                    s.push_str(&format!(" ({})", crate::matchers::text::cut(&m, 200)));
-                }
-                s
-            } else if let Some(t) = cs.pointer("/state/terminated") {
-                format!(
-                    "terminated: {} (exit code {})",
-                    str_at(t, "/reason").unwrap_or_else(|| "?".into()),
-                    t.get("exitCode").and_then(Value::as_i64).unwrap_or(-1)
-                )
-            } else if cs.pointer("/state/running").is_some() {
-                let ready = cs.get("ready").and_then(Value::as_bool).unwrap_or(false);
-                format!("running, ready={ready}")
-            } else {
-                "no state".into()
-            };
-            let mut s = format!("container {name} {state}");
-            if restarts > 0 {
-                s.push_str(&format!(", {restarts} restart(s)"));
-                if let Some(r) = str_at(cs, "/lastState/terminated/reason") {
-                    s.push_str(&format!(", last terminated: {r}"));
-                }
+    for cs in container_statuses(obj) {
+        let name = cs.get("name").and_then(Value::as_str).unwrap_or("?");
+        let restarts = cs.get("restartCount").and_then(Value::as_i64).unwrap_or(0);
+        let state = if let Some(w) = cs.pointer("/state/waiting") {
+            let mut s = format!(
+                "waiting: {}",
+                str_at(w, "/reason").unwrap_or_else(|| "?".into())
+            );
+            if let Some(m) = str_at(w, "/message") {
+                s.push_str(&format!(" ({})", crate::matchers::text::cut(&m, 200)));
             }
-            parts.push(s);
+            s
+        } else if let Some(t) = cs.pointer("/state/terminated") {
+            format!(
+                "terminated: {} (exit code {})",
+                str_at(t, "/reason").unwrap_or_else(|| "?".into()),
+                t.get("exitCode").and_then(Value::as_i64).unwrap_or(-1)
+            )
+        } else if cs.pointer("/state/running").is_some() {
+            let ready = cs.get("ready").and_then(Value::as_bool).unwrap_or(false);
+            format!("running, ready={ready}")
+        } else {
+            "no state".into()
+        };
+        let mut s = format!("container {name} {state}");
+        if restarts > 0 {
+            s.push_str(&format!(", {restarts} restart(s)"));
+            if let Some(r) = str_at(cs, "/lastState/terminated/reason") {
+                s.push_str(&format!(", last terminated: {r}"));
+            }
         }
+        parts.push(s);
     }
     parts.join(", ")
 }
@@ -98,26 +102,19 @@ pub fn pod_blocked(obj: &Value) -> Option<String> {
             None => format!("PodScheduled=False ({reason})"),
         });
     }
-    for key in ["initContainerStatuses", "containerStatuses"] {
-        for cs in obj
-            .pointer(&format!("/status/{key}"))
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            let Some(w) = cs.pointer("/state/waiting") else {
-                continue;
-            };
-            let reason = str_at(w, "/reason").unwrap_or_default();
-            if reason.is_empty() || ON_ITS_WAY.contains(&reason.as_str()) {
-                continue;
-            }
-            let name = str_at(cs, "/name").unwrap_or_else(|| "?".into());
-            return Some(match message(w) {
-                Some(m) => format!("container {name} waiting: {reason} ({m})"),
-                None => format!("container {name} waiting: {reason}"),
-            });
+    for cs in container_statuses(obj) {
+        let Some(w) = cs.pointer("/state/waiting") else {
+            continue;
+        };
+        let reason = str_at(w, "/reason").unwrap_or_default();
+        if reason.is_empty() || ON_ITS_WAY.contains(&reason.as_str()) {
+            continue;
         }
+        let name = str_at(cs, "/name").unwrap_or_else(|| "?".into());
+        return Some(match message(w) {
+            Some(m) => format!("container {name} waiting: {reason} ({m})"),
+            None => format!("container {name} waiting: {reason}"),
+        });
     }
     None
 }

@@ -148,9 +148,11 @@ mod run_tests {
 
     use tokio_util::sync::CancellationToken;
 
-    use super::super::{CaseEnv, LoadCx, Step, StepCx, StepError};
     use crate::fields::template::Vars;
     use crate::kubectl::Kubectl;
+    use crate::steps::Step;
+    use crate::steps::error::StepError;
+    use crate::steps::kind::{CaseEnv, LoadCx, StepCx};
 
     fn env(dir: &std::path::Path) -> CaseEnv {
         let bin = dir.join("kubectl");
