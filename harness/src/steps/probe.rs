@@ -11,6 +11,7 @@
 
 use std::time::Duration;
 
+use backon::{ExponentialBuilder, Retryable};
 use http::{Method, Request};
 use serde::{Deserialize, Serialize};
 
@@ -111,7 +112,10 @@ impl StepKind for Probe {
             let Some(f) = fail else { continue };
             let body = serde_json::to_vec(&f).map_err(|e| StepError::Invalid(e.to_string()))?;
             let (code, text) = cx
-                .bounded("PUT", send(cx, Method::PUT, &format!("{base}{path}"), body))
+                .bounded(
+                    "PUT",
+                    send_when_listening(cx, Method::PUT, &format!("{base}{path}"), body),
+                )
                 .await?;
             cx.note(format!(
                 "PUT {path} {{\"failNext\": {}}} -> {code} {}",
@@ -131,7 +135,7 @@ impl StepKind for Probe {
             let (code, text) = cx
                 .bounded(
                     "GET",
-                    send(cx, Method::GET, &format!("{base}{path}"), Vec::new()),
+                    send_when_listening(cx, Method::GET, &format!("{base}{path}"), Vec::new()),
                 )
                 .await?;
             cx.note(format!("GET {path} -> {code} {}", text.trim()));
@@ -149,6 +153,52 @@ impl StepKind for Probe {
             }
         }
         Ok(())
+    }
+}
+
+/// What the API server's pod proxy answers when nothing listens on the pod's port: the
+/// request never reached the workload.
+fn unreached(code: u16, body: &str) -> bool {
+    matches!(code, 502 | 503) && body.contains("connection refused")
+}
+
+/// [`send`], sent again while nothing listens on the pod's port. A pod without a readiness
+/// probe is Ready once its container starts, which can be before its server listens (a
+/// loaded node showed it). Sent again with back-off until shortly before the step's deadline;
+/// then the last answer is judged like any other, so a workload that never listens fails the
+/// step with the proxy's own words.
+async fn send_when_listening(
+    cx: &StepCx<'_>,
+    method: Method,
+    uri: &str,
+    body: Vec<u8>,
+) -> Result<(u16, String), StepError> {
+    enum Sent {
+        Unreached(u16, String),
+        Failed(StepError),
+    }
+    let attempt = || async {
+        match send(cx, method.clone(), uri, body.clone()).await {
+            Ok((code, text)) if unreached(code, &text) => Err(Sent::Unreached(code, text)),
+            Ok(answer) => Ok(answer),
+            Err(e) => Err(Sent::Failed(e)),
+        }
+    };
+    let room = cx.remaining().saturating_sub(Duration::from_secs(1));
+    let sent = attempt
+        .retry(
+            ExponentialBuilder::default()
+                .with_min_delay(Duration::from_millis(50))
+                .with_max_delay(Duration::from_secs(1))
+                .with_total_delay(Some(room))
+                .without_max_times(),
+        )
+        .when(|s| matches!(s, Sent::Unreached(..)))
+        .await;
+    match sent {
+        Ok(answer) => Ok(answer),
+        Err(Sent::Unreached(code, text)) => Ok((code, text)),
+        Err(Sent::Failed(e)) => Err(e),
     }
 }
 
@@ -171,4 +221,92 @@ async fn send(
     let code = resp.status().as_u16();
     let bytes = resp.into_body().collect_bytes().await?;
     Ok((code, String::from_utf8_lossy(&bytes).into_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    //! The probe step against a fake API server whose pod proxy answers as the real one does
+    //! while nothing listens on the pod's port.
+    use std::convert::Infallible;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU32, Ordering};
+    use std::time::Instant;
+
+    use bytes::Bytes;
+    use http::{Response, StatusCode};
+    use http_body_util::Full;
+    use tokio_util::sync::CancellationToken;
+
+    use crate::fields::template::Vars;
+    use crate::kubectl::Kubectl;
+    use crate::steps::Step;
+    use crate::steps::error::StepError;
+    use crate::steps::kind::{CaseEnv, LoadCx, StepCx};
+
+    const REFUSED: &str =
+        "error trying to reach service: dial tcp 10.244.0.7:8080: connect: connection refused";
+
+    /// A pod whose server listens after `closed` requests (never, with `u32::MAX`) and then
+    /// answers `/healthy` with `ok`; how many requests it got.
+    fn pod(closed: u32) -> (CaseEnv, Arc<AtomicU32>) {
+        let asked = Arc::new(AtomicU32::new(0));
+        let count = asked.clone();
+        let svc = tower::service_fn(move |_req: http::Request<kube::client::Body>| {
+            let n = count.fetch_add(1, Ordering::SeqCst);
+            async move {
+                let (status, body) = if n < closed {
+                    (StatusCode::SERVICE_UNAVAILABLE, REFUSED)
+                } else {
+                    (StatusCode::OK, "ok")
+                };
+                let mut r = Response::new(Full::new(Bytes::from(body)));
+                *r.status_mut() = status;
+                Ok::<_, Infallible>(r)
+            }
+        });
+        let client = kube::Client::new(svc, "pc-1");
+        let env = CaseEnv {
+            client: client.clone(),
+            namespace: "pc-1".into(),
+            vars: Vars::default(),
+            kubectl: Kubectl::new("kubectl", "/dev/null"),
+            resolver: Arc::new(crate::api::resolve::Resolver::new(client)),
+            workdir: std::env::temp_dir(),
+            suite_dir: std::env::temp_dir(),
+            cancel: CancellationToken::new(),
+        };
+        (env, asked)
+    }
+
+    async fn run(env: &CaseEnv, secs: u64) -> Result<(), StepError> {
+        let mut step: Step = serde_saphyr::from_str(
+            "probe: { pod: kuard, get: /healthy, status: 200, body: { equals: ok } }",
+        )
+        .unwrap();
+        step.validate(&LoadCx {
+            dir: &std::env::temp_dir(),
+        })
+        .unwrap();
+        let mut cx = StepCx::new(env, Instant::now() + std::time::Duration::from_secs(secs));
+        step.run(&mut cx).await
+    }
+
+    #[tokio::test]
+    async fn a_pod_that_listens_late_is_asked_again() {
+        let (env, asked) = pod(3);
+        run(&env, 10).await.unwrap();
+        assert_eq!(asked.load(Ordering::SeqCst), 4);
+    }
+
+    /// Never listening is judged at the end, with the proxy's words, before the deadline
+    /// cuts the request off.
+    #[tokio::test]
+    async fn a_pod_that_never_listens_fails_with_what_the_proxy_said() {
+        let (env, asked) = pod(u32::MAX);
+        let e = run(&env, 3).await.unwrap_err().to_string();
+        assert!(e.contains("GET /healthy answered another status"), "{e}");
+        assert!(e.contains("expected: status 200"), "{e}");
+        assert!(e.contains("connect: connection refused"), "{e}");
+        assert!(asked.load(Ordering::SeqCst) > 2);
+    }
 }
