@@ -1,7 +1,8 @@
 //! `probe`: drive the kuard workload's health through the API server's pod proxy, as the
 //! chapter does through port-forward: flip liveness or readiness (`PUT /healthy/api`,
 //! `PUT /ready/api` with `{"failNext": N}`, N < 0 = fail forever, 0 = healthy again), or GET a
-//! path and check the answer.
+//! path and check the answer. A request the proxy could not deliver because nothing listens
+//! on the port yet is sent again until shortly before the deadline, then judged.
 //!
 //! ```yaml
 //! - probe: { pod: kuard, liveness: { failNext: -1 } }
