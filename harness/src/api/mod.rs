@@ -3,7 +3,8 @@
 //! - [`log`]: the same for the lines of a container's log, streamed;
 //! - [`resolve`]: from the kinds suites name to API resources;
 //! - [`object`]: reading one object (with retries of transport errors) and placing
-//!   manifest documents in a namespace.
+//!   manifest documents in a namespace;
+//! - [`backoff`]: how everything that is sent again waits between tries.
 
 pub mod log;
 pub mod object;
@@ -16,4 +17,18 @@ pub fn error_text(e: &kube::Error) -> String {
         kube::Error::Api(s) => format!("{} ({} {})", s.message, s.code, s.reason),
         other => other.to_string(),
     }
+}
+
+/// Exponential back-off from `min` to `max` between tries, for as long as `total` allows,
+/// however many tries that is: what is retried is bounded by a deadline, not a count.
+pub fn backoff(
+    min: std::time::Duration,
+    max: std::time::Duration,
+    total: std::time::Duration,
+) -> backon::ExponentialBuilder {
+    backon::ExponentialBuilder::default()
+        .with_min_delay(min)
+        .with_max_delay(max)
+        .with_total_delay(Some(total))
+        .without_max_times()
 }

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use backon::{ExponentialBuilder, Retryable};
+use backon::Retryable;
 use kube::api::{Api, DynamicObject};
 use serde_json::Value;
 
@@ -18,13 +18,11 @@ pub async fn get_with_retries(
 ) -> Result<Option<DynamicObject>, kube::Error> {
     let left = deadline.saturating_duration_since(Instant::now());
     let get = || async { api.get_opt(name).await };
-    get.retry(
-        ExponentialBuilder::default()
-            .with_min_delay(Duration::from_millis(100))
-            .with_max_delay(Duration::from_secs(2))
-            .with_total_delay(Some(left))
-            .without_max_times(),
-    )
+    get.retry(super::backoff(
+        Duration::from_millis(100),
+        Duration::from_secs(2),
+        left,
+    ))
     .when(|e| !matches!(e, kube::Error::Api(_)))
     .await
 }

@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use backon::{ExponentialBuilder, Retryable};
+use backon::Retryable;
 use k8s_openapi::api::core::v1::Namespace;
 use kube::api::{Api, ListParams};
 use serde::Serialize;
@@ -156,13 +156,11 @@ impl Janitor {
             };
             let delete = || namespace::delete(&client, &ns, deadline, &on_accepted);
             let retried = delete
-                .retry(
-                    ExponentialBuilder::default()
-                        .with_min_delay(Duration::from_millis(500))
-                        .with_max_delay(Duration::from_secs(5))
-                        .with_total_delay(Some(timeout))
-                        .without_max_times(),
-                )
+                .retry(crate::api::backoff(
+                    Duration::from_millis(500),
+                    Duration::from_secs(5),
+                    timeout,
+                ))
                 .when(|_| Instant::now() < deadline);
             let cleanup = match retried.await {
                 Ok(d) => Cleanup {

@@ -12,7 +12,7 @@
 
 use std::time::Duration;
 
-use backon::{ExponentialBuilder, Retryable};
+use backon::Retryable;
 use http::{Method, Request};
 use serde::{Deserialize, Serialize};
 
@@ -187,13 +187,11 @@ async fn send_when_listening(
     };
     let room = cx.remaining().saturating_sub(Duration::from_secs(1));
     let sent = attempt
-        .retry(
-            ExponentialBuilder::default()
-                .with_min_delay(Duration::from_millis(50))
-                .with_max_delay(Duration::from_secs(1))
-                .with_total_delay(Some(room))
-                .without_max_times(),
-        )
+        .retry(crate::api::backoff(
+            Duration::from_millis(50),
+            Duration::from_secs(1),
+            room,
+        ))
         .when(|s| matches!(s, Sent::Unreached(..)))
         .await;
     match sent {
