@@ -32,3 +32,8 @@ pub fn backoff(
         .with_total_delay(Some(total))
         .without_max_times()
 }
+
+/// Whether an EndpointSlice endpoint is ready: an unset `ready` means ready (the API's rule).
+pub fn endpoint_ready(e: &k8s_openapi::api::discovery::v1::Endpoint) -> bool {
+    e.conditions.as_ref().and_then(|c| c.ready).unwrap_or(true)
+}

@@ -17,7 +17,7 @@ use crate::matchers::Mismatch;
 use crate::matchers::text::quote_block;
 use crate::steps::{CaseEnv, Step, StepCx, StepError};
 use crate::suite::Case;
-use crate::suite::needs::Need;
+use crate::suite::needs::{CLUSTER_DNS, Need};
 
 /// Namespace creation, and its default ServiceAccount.
 const SETUP_TIMEOUT: Duration = Duration::from_secs(60);
@@ -187,11 +187,7 @@ async fn open(
 ) -> Result<CaseEnv, OpenError> {
     let deadline = Instant::now() + SETUP_TIMEOUT;
     let dns = async {
-        if case
-            .needs
-            .iter()
-            .any(|n| Need::parse(n) == Some(Need::ClusterDns))
-        {
+        if case.needs.iter().any(|n| n == CLUSTER_DNS) {
             let served = cluster_dns::wait(&env.client, deadline, cancel).await?;
             tracing::debug!("{}: the cluster's DNS: {served:?}", case.id());
         }

@@ -68,12 +68,12 @@ pub async fn wait(
     Ok(Served::Ready(observed.elapsed))
 }
 
-/// Some endpoint of the Service is ready (an unset `ready` means ready: the API's rule).
+/// Some endpoint of the Service is ready.
 fn serving(set: &Set<EndpointSlice>) -> Result<(), Mismatch> {
     let endpoints: Vec<bool> = set
         .values()
         .flat_map(|s| s.endpoints.iter().flatten())
-        .map(|e| e.conditions.as_ref().and_then(|c| c.ready).unwrap_or(true))
+        .map(crate::api::endpoint_ready)
         .collect();
     if endpoints.contains(&true) {
         return Ok(());

@@ -124,7 +124,6 @@ impl Endpoints {
 }
 
 /// The pod's endpoints, one per slice it is in (one per address family): (ready, addresses).
-/// An unset `ready` means ready (the API's rule).
 fn find(pod: &str, set: &Set<EndpointSlice>) -> Vec<(bool, String)> {
     set.values()
         .flat_map(|s| s.endpoints.iter().flatten())
@@ -133,10 +132,7 @@ fn find(pod: &str, set: &Set<EndpointSlice>) -> Vec<(bool, String)> {
                 .as_ref()
                 .is_some_and(|t| t.kind.as_deref() == Some("Pod") && t.name.as_deref() == Some(pod))
         })
-        .map(|e| {
-            let ready = e.conditions.as_ref().and_then(|c| c.ready).unwrap_or(true);
-            (ready, e.addresses.join(","))
-        })
+        .map(|e| (crate::api::endpoint_ready(e), e.addresses.join(",")))
         .collect()
 }
 
