@@ -2,6 +2,10 @@
 // node, it writes a bridge + host-local + portmap network configuration for the pod subnet it
 // is given, then stays up so the DaemonSet reports the network as installed.
 //
+// CNI_VERSION sets the configuration's cniVersion (default 1.0.0): a kubelet that runs the CNI
+// plugins itself through an older libcni (the dockershim of Kubernetes 1.23 vendors libcni
+// 0.8.1) cannot read a 1.0.0 result, so its node asks for 0.4.0.
+//
 // It serves one-node clusters: every node gets the same subnet, which is right only when
 // there is one node. Multi-node clusters need a real CNI (kind's kindnetd).
 package main
@@ -26,8 +30,12 @@ func main() {
 		fmt.Fprintf(os.Stderr, "cni-installer: POD_SUBNET=%q is not a CIDR: %v\n", subnet, err)
 		os.Exit(2)
 	}
+	version := os.Getenv("CNI_VERSION")
+	if version == "" {
+		version = "1.0.0"
+	}
 	conf := map[string]any{
-		"cniVersion": "1.0.0",
+		"cniVersion": version,
 		"name":       "podcheck",
 		"plugins": []any{
 			map[string]any{
