@@ -1,5 +1,5 @@
 //! Reaching into kind-style nodes from the host: which of a cluster's nodes are Docker
-//! containers here, loading image archives into their containerd, and copying out the node's
+//! containers here, loading image archives into their container runtime, and copying out the node's
 //! own kubectl.
 
 use std::path::{Path, PathBuf};
@@ -43,8 +43,9 @@ pub async fn node_image(node: &NodeContainer) -> Option<String> {
     node.docker_image().await
 }
 
-/// Copy an image archive into the node and import it into containerd's k8s.io namespace,
-/// where the kubelet finds it (pods then use it with imagePullPolicy IfNotPresent).
+/// Copy an image archive into the node and import it into its container runtime's store
+/// (containerd's k8s.io namespace, unless the node says otherwise), where the kubelet finds
+/// it: pods then use it with imagePullPolicy IfNotPresent.
 pub async fn import_archive(node: &NodeContainer, archive: &Path) -> Result<(), ClusterError> {
     let data = tokio::fs::read(archive)
         .await
@@ -59,16 +60,10 @@ pub async fn import_archive(node: &NodeContainer, archive: &Path) -> Result<(), 
         .map(|d| d.subsec_nanos())
         .unwrap_or_default();
     let target = format!("/kind/.{}-{nanos}-{file_name}", std::process::id());
+    let runtime = super::runtime::NodeRuntime::of(node).await?;
     node.write_file(&target, &data, 0o644).await?;
     let out = node
-        .exec(&[
-            "ctr",
-            "--namespace=k8s.io",
-            "images",
-            "import",
-            "--all-platforms",
-            &target,
-        ])
+        .exec(&["sh", "-c", &format!("{} {target}", runtime.import)])
         .await?;
     let _ = node.exec(&["rm", "-f", &target]).await;
     if out.exit_code != 0 {

@@ -8,6 +8,7 @@ pub mod kubeconfig;
 mod load;
 pub mod node;
 mod preload;
+pub mod runtime;
 
 use crate::config::{self, ConfigError};
 use std::path::{Path, PathBuf};

@@ -144,6 +144,7 @@ pub async fn create(opts: &KindOptions) -> Result<KindCluster, ClusterError> {
         preloading: None,
         images_preloaded: false,
         registry: opts.registry.clone(),
+        runtime: Default::default(),
         kubernetes_version: String::new(),
         client: None,
         server_version: String::new(),

@@ -44,7 +44,7 @@ pub async fn run(ctx: &Context) -> Result<(), ClusterError> {
             .filter(|(o, _)| o.node.name != node.node.name)
             .map(|(o, c)| (*c, o.ip.as_str()))
             .collect();
-        configure(node, cidr, &others, &ctx.pod_subnet).await?;
+        configure(node, cidr, &others, ctx).await?;
     }
     Ok(())
 }
@@ -97,16 +97,17 @@ async fn pod_cidr(client: &kube::Client, node: &str) -> Result<String, ClusterEr
 
 /// The configuration the node image's default CNI (its `cni-installer`) writes on a one-node
 /// cluster: a bridge over the whole pod subnet, masquerading what leaves it.
-pub fn default_conflist(pod_subnet: &str) -> serde_json::Value {
-    let mut c = conflist(pod_subnet);
+pub fn default_conflist(pod_subnet: &str, cni_version: &str) -> serde_json::Value {
+    let mut c = conflist(pod_subnet, cni_version);
     c["plugins"][0]["ipMasq"] = serde_json::Value::Bool(true);
     c
 }
 
-/// The CNI configuration of one node of a multi-node cluster.
-pub fn conflist(pod_cidr: &str) -> serde_json::Value {
+/// The CNI configuration of one node of a multi-node cluster, in the version its runtime
+/// reads.
+pub fn conflist(pod_cidr: &str, cni_version: &str) -> serde_json::Value {
     serde_json::json!({
-        "cniVersion": "1.0.0",
+        "cniVersion": cni_version,
         "name": "podcheck",
         "plugins": [
             {
@@ -147,13 +148,14 @@ async fn configure(
     node: &Node,
     pod_cidr: &str,
     others: &[(&str, &str)],
-    pod_subnet: &str,
+    ctx: &Context,
 ) -> Result<(), ClusterError> {
     node.node
-        .run(&["sh", "-c", &network_script(others, pod_subnet)])
+        .run(&["sh", "-c", &network_script(others, &ctx.pod_subnet)])
         .await?;
     node.node.run(&["mkdir", "-p", "/etc/cni/net.d"]).await?;
-    let text = serde_json::to_vec_pretty(&conflist(pod_cidr)).unwrap_or_default();
+    let text = serde_json::to_vec_pretty(&conflist(pod_cidr, &ctx.runtime.cni_version))
+        .unwrap_or_default();
     // Beside the target, then renamed: containerd must never read half a file.
     let tmp = format!("{CONFLIST}.tmp");
     node.node.write_file(&tmp, &text, 0o644).await?;
@@ -174,12 +176,16 @@ mod tests {
 
     #[test]
     fn each_node_gets_its_own_range_and_routes_to_the_others() {
-        let c = super::conflist("10.244.1.0/24");
+        let c = super::conflist("10.244.1.0/24", "1.0.0");
         assert_eq!(
             c["plugins"][0]["ipam"]["ranges"][0][0]["subnet"],
             "10.244.1.0/24"
         );
         assert_eq!(c["plugins"][0]["ipMasq"], false);
+        assert_eq!(
+            super::conflist("10.244.1.0/24", "0.4.0")["cniVersion"],
+            "0.4.0"
+        );
         let s = super::network_script(
             &[
                 ("10.244.0.0/24", "172.19.0.2"),

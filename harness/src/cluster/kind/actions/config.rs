@@ -19,8 +19,10 @@ pub struct ConfigData {
     pub kubernetes_version: String,
     /// Minor version, to pick the kubeadm API and version-gated fields.
     pub minor: u32,
-    /// `systemd` or `cgroupfs`: must be what the node's containerd uses.
+    /// `systemd` or `cgroupfs`: must be what the node's container runtime uses.
     pub cgroup_driver: String,
+    /// Where kubeadm points the kubelet at the runtime.
+    pub cri_socket: String,
     /// The host runs cgroup v1: kubelet >= 1.35 refuses it unless told otherwise.
     pub cgroup_v1: bool,
     pub pod_subnet: String,
@@ -86,7 +88,7 @@ localAPIEndpoint:
   advertiseAddress: "{ip}"
   bindPort: 6443
 nodeRegistration:
-  criSocket: "unix:///run/containerd/containerd.sock"
+  criSocket: "{cri_socket}"
   kubeletExtraArgs:
 {kubelet_args}---
 apiVersion: kubelet.config.k8s.io/v1beta1
@@ -134,9 +136,18 @@ evictionHard:
         services = d.service_subnet,
         ip = d.node_ip,
         driver = d.cgroup_driver,
+        cri_socket = d.cri_socket,
     );
     if d.cgroup_v1 && d.minor >= 31 {
         out.push_str("failCgroupV1: false\n");
+    }
+    if d.minor < 27 {
+        // The kubelet's client rates as 1.27 made them its defaults (kubernetes#116121). At
+        // the older 5 requests a second, a kubelet running a round of podcheck's cases
+        // (16 pods at once, each a token request and several status writes) reported a
+        // container running 18 s after it started, and cases that watch a state lasting
+        // seconds never saw it. Rates are a courtesy to a shared API server: this one is not.
+        out.push_str("kubeAPIQPS: 50\nkubeAPIBurst: 100\neventRecordQPS: 50\neventBurst: 100\n");
     }
     out.push_str(
         r#"---
@@ -155,7 +166,7 @@ conntrack:
 apiVersion: kubeadm.k8s.io/{api}
 kind: JoinConfiguration
 nodeRegistration:
-  criSocket: "unix:///run/containerd/containerd.sock"
+  criSocket: "{cri_socket}"
   kubeletExtraArgs:
 {kubelet_args}discovery:
   bootstrapToken:
@@ -167,6 +178,7 @@ skipPhases:
 "#,
         control_plane = d.control_plane,
         token = BOOTSTRAP_TOKEN,
+        cri_socket = d.cri_socket,
     ));
     out
 }
@@ -207,12 +219,9 @@ async fn write(ctx: &Context, n: &Node) -> Result<String, ClusterError> {
         .await?
         .exit_code
         != 0;
-    // Ask the node's containerd which driver it uses, so official kindest/node images
+    // Ask the node's runtime which driver it uses, so official kindest/node images
     // (systemd) and the offline image (cgroupfs) both get a kubelet that agrees with it.
-    let dump = node.run(&["containerd", "config", "dump"]).await?.stdout;
-    let systemd = dump
-        .lines()
-        .any(|l| l.trim().replace(' ', "") == "SystemdCgroup=true");
+    let cgroup_driver = ctx.runtime.cgroup_driver_of(node).await?;
     let data = ConfigData {
         cluster_name: ctx.cluster_name.clone(),
         control_plane: ctx.node.name.clone(),
@@ -220,7 +229,8 @@ async fn write(ctx: &Context, n: &Node) -> Result<String, ClusterError> {
         node_ip: n.ip.clone(),
         kubernetes_version: version.clone(),
         minor,
-        cgroup_driver: if systemd { "systemd" } else { "cgroupfs" }.to_string(),
+        cgroup_driver,
+        cri_socket: ctx.runtime.cri_socket.clone(),
         cgroup_v1,
         pod_subnet: ctx.pod_subnet.clone(),
         service_subnet: ctx.service_subnet.clone(),
@@ -244,6 +254,7 @@ mod tests {
             kubernetes_version: format!("v1.{minor}.0"),
             minor,
             cgroup_driver: driver.into(),
+            cri_socket: "unix:///run/containerd/containerd.sock".into(),
             cgroup_v1: v1,
             pod_subnet: "10.244.0.0/16".into(),
             service_subnet: "10.96.0.0/16".into(),
@@ -255,6 +266,13 @@ mod tests {
         text.split("\n---\n")
             .map(|d| serde_saphyr::from_str::<serde_json::Value>(d).expect(d))
             .collect()
+    }
+
+    #[test]
+    fn old_kubelets_get_the_client_rates_of_1_27() {
+        let old = render(&data(23, true, "cgroupfs"));
+        assert!(old.contains("kubeAPIQPS: 50\nkubeAPIBurst: 100\n"), "{old}");
+        assert!(!render(&data(37, true, "cgroupfs")).contains("kubeAPIQPS"));
     }
 
     #[test]

@@ -64,6 +64,8 @@ pub struct Context {
     pub preloading: Option<tokio::task::JoinHandle<Result<bool, ClusterError>>>,
     /// Set by `preloaded`.
     pub images_preloaded: bool,
+    /// Filled by `boot`: the nodes' container runtime (the control plane's description).
+    pub runtime: crate::cluster::runtime::NodeRuntime,
     /// Filled by `config`.
     pub kubernetes_version: String,
     /// Filled by `kubeconfig`.
@@ -128,7 +130,11 @@ macro_rules! together {
 }
 
 pub async fn run_all(ctx: &mut Context) -> Result<(), ClusterError> {
-    action!(ctx, "waiting for the nodes' systemd and containerd", boot);
+    action!(
+        ctx,
+        "waiting for the nodes' systemd and container runtime",
+        boot
+    );
     if ctx.own_network {
         action!(ctx, "pointing the nodes' DNS at Docker's", dns);
     }

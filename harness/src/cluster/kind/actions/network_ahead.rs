@@ -28,8 +28,9 @@ pub async fn run(ctx: &mut Context) -> Result<(), ClusterError> {
         tracing::info!("   the node's default CNI is not podcheck's: it configures itself");
         return Ok(());
     }
-    let conf = serde_json::to_vec_pretty(&default_conflist(&ctx.pod_subnet))
-        .expect("a JSON value serializes");
+    let conf =
+        serde_json::to_vec_pretty(&default_conflist(&ctx.pod_subnet, &ctx.runtime.cni_version))
+            .expect("a JSON value serializes");
     ctx.node.run(&["mkdir", "-p", "/etc/cni/net.d"]).await?;
     ctx.node.write_file(CONFLIST, &conf, 0o644).await
 }

@@ -38,6 +38,17 @@ pub async fn run(ctx: &mut Context) -> Result<(), ClusterError> {
     let Some(registry) = ctx.registry.clone() else {
         return Ok(());
     };
+    if !ctx.runtime.is_containerd() {
+        return Err(ClusterError::NodeStart {
+            what: format!(
+                "--registry sets up containerd's registry hosts, and this node's kubelet drives \
+                 another runtime (CRI socket {}); hint: leave out --registry, and podcheck \
+                 loads the images into the nodes",
+                ctx.runtime.cri_socket
+            ),
+            source: None,
+        });
+    }
     let nodes = ctx.all_nodes();
     futures::future::try_join_all(nodes.iter().map(|n| async {
         let node = &n.node;
@@ -54,7 +65,7 @@ pub async fn run(ctx: &mut Context) -> Result<(), ClusterError> {
             node.write_file(CONFIG, format!("{config}{section}").as_bytes(), 0o644)
                 .await?;
             node.run(&["systemctl", "restart", "containerd"]).await?;
-            super::boot::booted(node).await?;
+            super::boot::booted(node, &ctx.runtime).await?;
         }
         Ok::<_, ClusterError>(())
     }))
