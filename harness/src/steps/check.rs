@@ -36,6 +36,7 @@ use crate::fields::Dur;
 use crate::fields::objref::{ObjectRef, target};
 use crate::fields::one_or_many::OneOrMany;
 use crate::fields::template::{Template, TemplateError, Vars, scalar_string, validate_value};
+use crate::fields::versioned::Versioned;
 use crate::matchers::cel::{Bindings, CelError, CelTemplate, Expr};
 use crate::matchers::partial::partial_match;
 use crate::matchers::pod::{existing_summary, pod_blocked, pod_story};
@@ -131,7 +132,9 @@ pub struct CheckSpec {
     #[serde(default, rename = "match", skip_serializing_if = "Option::is_none")]
     pub matches: Option<PartialSpec>,
     #[serde(default, skip_serializing_if = "OneOrMany::is_empty")]
-    pub expr: OneOrMany<CelTemplate>,
+    /// Each expression may be given `by_version` (a field a release added, read only where
+    /// it exists).
+    pub expr: OneOrMany<Versioned<CelTemplate>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub absent: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -175,7 +178,11 @@ impl CheckSpec {
                     .map(|p| format!("match: {p}")),
             );
         }
-        for e in self.expr.iter().chain(self.record.values()) {
+        let forms = self
+            .expr
+            .iter()
+            .flat_map(|e| e.forms().into_iter().map(|(_, t)| t));
+        for e in forms.chain(self.record.values()) {
             let compiled = e
                 .compile(&Vars::for_validation())
                 .map_err(|err| Invalid::because("expr", err))?;
@@ -214,7 +221,12 @@ impl CheckSpec {
             exprs: self
                 .expr
                 .iter()
-                .map(|e| e.compile(vars))
+                .map(|e| {
+                    let (form, _) = e
+                        .pick(vars.kubernetes.as_ref())
+                        .map_err(TemplateError::NoForm)?;
+                    Ok::<_, CompileError>(form.compile(vars)?)
+                })
                 .collect::<Result<_, _>>()?,
         })
     }
@@ -304,7 +316,10 @@ impl CheckSpec {
             parts.push("match".to_string());
         }
         for e in &self.expr {
-            parts.push(format!("`{}`", e.raw()));
+            // The newest form: what the step says of itself before it meets a cluster.
+            if let Some((_, form)) = e.forms().last() {
+                parts.push(format!("`{}`", form.raw()));
+            }
         }
         if let Some(d) = self.during {
             parts.push(format!("during {d}"));

@@ -29,7 +29,8 @@ use serde::{Deserialize, Serialize};
 use super::error::{Invalid, StepError};
 use super::kind::{LoadCx, StepCx, StepKind};
 use crate::fields::Dur;
-use crate::fields::template::{ArgTemplate, Template};
+use crate::fields::template::{ArgTemplate, Template, TemplateError};
+use crate::fields::versioned::Versioned;
 use crate::matchers::Mismatch;
 use crate::matchers::text::{RegexTemplate, quote_block};
 use parse::Node;
@@ -48,8 +49,9 @@ pub struct Describe {
     /// Compare every described pod with the API (default true).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub consistent: Option<bool>,
+    /// Each may be given `by_version` (a section a release added).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub present: Vec<String>,
+    pub present: Vec<Versioned<String>>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub fields: BTreeMap<String, Template>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -170,6 +172,9 @@ impl Describe {
                 .value_of("Name")
                 .unwrap_or_else(|| format!("object {}", i + 1));
             for p in &self.present {
+                let (p, _) = p
+                    .pick(cx.vars().kubernetes.as_ref())
+                    .map_err(|e| StepError::Template(TemplateError::NoForm(e)))?;
                 if d.find(p).is_none() {
                     problems.push(format!("{who}: `{p}` is missing"));
                     want.push(format!("{p} present"));
