@@ -9,6 +9,7 @@
 //! description: gVisor's runsc behind the RuntimeClass `gvisor`, on podcheck's offline node
 //! kind: runtime                     # baseline | runtime | negative-control | cluster
 //! node_image: { build: gvisor/build }   # run with the base node image as $1; prints the image last
+//! kubernetes: "1.23"                # only for an implementation that exists on one minor alone
 //! prepare:
 //!   - apply: { manifest: { apiVersion: node.k8s.io/v1, kind: RuntimeClass, metadata: { name: gvisor }, handler: runsc } }
 //! placement: { runtime_class: gvisor }
@@ -51,6 +52,10 @@ struct TargetFile {
     node_image: Option<NodeImage>,
     #[serde(default)]
     kubeconfig_env: Option<String>,
+    /// The one Kubernetes minor this implementation exists on (the kubelet's dockershim was
+    /// removed after 1.23): the target's version, and the only one it can be asked for.
+    #[serde(default)]
+    kubernetes: Option<Spanned<String>>,
     #[serde(default)]
     prepare: Vec<Spanned<Step>>,
     #[serde(default)]
@@ -133,6 +138,8 @@ pub struct Target {
     /// The Kubernetes minor asked for (`--target kind@1.35`), when not the default: the
     /// base node image of that version, under the target's recipe.
     pub kubernetes: Option<String>,
+    /// The one minor the implementation exists on (its file's `kubernetes:`), if any.
+    pub only_on: Option<String>,
     /// The prepare steps, as a case of their own.
     pub prepare: Case,
     /// A command run in the node when the prepare steps do not pass: what says why (the
@@ -164,6 +171,16 @@ impl Target {
         if !valid_minor(minor) {
             return Err(format!("`{minor}` is not a Kubernetes minor (e.g. 1.35)"));
         }
+        if let Some(only) = &self.only_on {
+            if only == minor {
+                return Ok(self.clone());
+            }
+            return Err(format!(
+                "`{}` exists on Kubernetes {only} only (its file says `kubernetes: \"{only}\"`); \
+                 hint: ask for `{}` alone, and for `kind@{only}` to compare it on its version",
+                self.name, self.name
+            ));
+        }
         Ok(Target {
             name: format!("{}@{minor}", self.name),
             kubernetes: Some(minor.to_string()),
@@ -183,6 +200,24 @@ pub fn parse(path: &Path, text: &str, catalogue: &Catalogue) -> Result<Target, V
     let here = f.target.referenced;
     let name = f.target.value.clone();
     let mut errors = Vec::new();
+    if let Some(k) = &f.kubernetes {
+        if f.node_image.is_none() {
+            errors.push(LoadError::at(
+                path,
+                k.referenced,
+                "kubernetes: a cluster given by kubeconfig has the version it has",
+            ));
+        } else if !valid_minor(&k.value) {
+            errors.push(LoadError::at(
+                path,
+                k.referenced,
+                format!(
+                    "kubernetes: `{}` is not a Kubernetes minor (e.g. \"1.23\")",
+                    k.value
+                ),
+            ));
+        }
+    }
     let mut err = |msg: String| errors.push(LoadError::at(path, here, msg));
     match (&f.node_image, &f.kubeconfig_env, f.kind) {
         (None, None, _) => err("give `node_image` (a kind cluster podcheck starts) or `kubeconfig_env` (a cluster given)".into()),
@@ -266,7 +301,8 @@ pub fn parse(path: &Path, text: &str, catalogue: &Catalogue) -> Result<Target, V
         oci_runtime: f.oci_runtime,
         diagnose: f.diagnose,
         expect,
-        kubernetes: None,
+        kubernetes: f.kubernetes.as_ref().map(|k| k.value.clone()),
+        only_on: f.kubernetes.map(|k| k.value),
     })
 }
 
@@ -322,6 +358,34 @@ mod tests {
                 .at("1.35")
                 .unwrap_err()
                 .contains("given by kubeconfig")
+        );
+    }
+
+    /// The dockershim exists on 1.23 alone: that is its version, and no other can be asked.
+    #[test]
+    fn a_target_that_exists_on_one_minor() {
+        let root = crate::paths::repo_root();
+        let suites = crate::suite::load(&[crate::paths::suites_dir()]).unwrap();
+        let all = load(&root.join("ci/targets"), &suites.catalogue).unwrap();
+        let shim = all.iter().find(|t| t.name == "dockershim").unwrap();
+        assert_eq!(shim.kubernetes.as_deref(), Some("1.23"));
+        let same = shim.at("1.23").unwrap();
+        assert_eq!(
+            (same.name.as_str(), same.kubernetes.as_deref()),
+            ("dockershim", Some("1.23"))
+        );
+        let e = shim.at("1.37").unwrap_err();
+        assert!(e.contains("exists on Kubernetes 1.23 only"), "{e}");
+        assert!(e.contains("hint: ask for `dockershim` alone"), "{e}");
+
+        let bad =
+            "target: t\ndescription: d\nkind: runtime\nnode_image: base\nkubernetes: \"one\"\n";
+        let errors = parse(Path::new("t.yaml"), bad, &suites.catalogue).unwrap_err();
+        let text = errors[0].to_string();
+        assert!(text.contains("t.yaml:5"), "{text}");
+        assert!(
+            text.contains("kubernetes: `one` is not a Kubernetes minor"),
+            "{text}"
         );
     }
 }
