@@ -21,7 +21,8 @@ pub struct MatrixArgs {
     /// A target to run (repeatable; in the order given; the first is what the others are
     /// compared with). `--target all` runs every target: the baseline first, a kubeconfig
     /// target only when its variable is set. `NAME@MINOR` runs it on another Kubernetes
-    /// minor (`kind@1.35`: its recipe on that version's base node image).
+    /// minor (`kind@1.35`: its recipe on that version's base node image). A target that
+    /// exists on one minor only (`dockershim`: 1.23) runs there, and compares with `kind@1.23`.
     #[arg(long = "target", value_name = "NAME[@MINOR]", required = true)]
     pub targets: Vec<String>,
     /// Each target on each of these Kubernetes minors, one column each: a behaviour × version
