@@ -724,6 +724,27 @@ mod tests {
 
     /// Before this rule, an expression reading a missing field counted as "does not hold"
     /// and the negation passed without having looked at anything.
+    /// An expression given by version is the form of the cluster's version, and it fails
+    /// there when its object says otherwise: a 1.23 pod with a generation fails `<1.33`'s
+    /// form, a 1.37 pod without one fails (cannot be evaluated) `>=1.33`'s.
+    #[test]
+    fn an_expression_by_version_is_checked_in_its_versions_form() {
+        let s = spec(
+            "{pod: kuard, expr: [{by_version: {\"<1.33\": \"!has(metadata.generation)\", \">=1.33\": \"metadata.generation == 1\"}}]}",
+        );
+        let at = |minor: u64| {
+            let mut v = Vars::for_validation();
+            v.kubernetes = Some(semver::Version::new(1, minor, 0));
+            s.compile(&v).unwrap()
+        };
+        let with = json!({"metadata": {"name": "kuard", "generation": 1}});
+        let without = json!({"metadata": {"name": "kuard"}});
+        assert!(at(23).check(Some(&without), None).is_ok());
+        assert!(at(23).check(Some(&with), None).is_err());
+        assert!(at(37).check(Some(&with), None).is_ok());
+        assert!(at(37).check(Some(&without), None).is_err());
+    }
+
     #[test]
     fn an_expression_that_cannot_be_evaluated_is_not_a_negation() {
         let p = pred("{pod: kuard, expr: 'status.containerStatuses[0].restartCount > 0'}");
